@@ -1,0 +1,277 @@
+"""The local engine's metadata, kept in the reserved DuckDB schema ``_moviecdc``.
+
+Streams, tasks, dynamic tables and change-tracked tables are small dataclasses,
+stored as JSON documents in ``_moviecdc.objects`` and written in the same DuckDB
+transaction as the data they describe, so a crash or a rollback never leaves
+metadata and data out of step. Table versions (one number per table, bumped by
+every DML statement) drive stream offsets and dynamic-table change detection.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+import duckdb
+
+SCHEMA = "_moviecdc"
+Key = tuple[str, str]  # (schema, name), Snowflake-normalised
+
+BOOTSTRAP = [
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    f"CREATE SEQUENCE IF NOT EXISTS {SCHEMA}.row_ids",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.meta (key VARCHAR, value VARCHAR)",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.objects
+        (kind VARCHAR, schema_name VARCHAR, name VARCHAR, spec VARCHAR)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.table_versions
+        (schema_name VARCHAR, table_name VARCHAR, version BIGINT, changed_at TIMESTAMPTZ)""",
+    # Snowflake's INFORMATION_SCHEMA.TASK_HISTORY columns (reference 2.7)
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.task_history (
+        QUERY_ID VARCHAR, NAME VARCHAR, DATABASE_NAME VARCHAR, SCHEMA_NAME VARCHAR,
+        QUERY_TEXT VARCHAR, CONDITION_TEXT VARCHAR, STATE VARCHAR, ERROR_CODE VARCHAR,
+        ERROR_MESSAGE VARCHAR, SCHEDULED_TIME TIMESTAMPTZ, QUERY_START_TIME TIMESTAMPTZ,
+        NEXT_SCHEDULED_TIME TIMESTAMPTZ, COMPLETED_TIME TIMESTAMPTZ, ROOT_TASK_ID VARCHAR,
+        GRAPH_VERSION BIGINT, RUN_ID BIGINT, RETURN_VALUE VARCHAR, SCHEDULED_FROM VARCHAR,
+        ATTEMPT_NUMBER BIGINT, CONFIG VARCHAR, QUERY_HASH VARCHAR, QUERY_HASH_VERSION BIGINT,
+        QUERY_PARAMETERIZED_HASH VARCHAR, QUERY_PARAMETERIZED_HASH_VERSION BIGINT,
+        GRAPH_RUN_GROUP_ID VARCHAR, BACKFILL_INFO JSON, SPCS_JOB_ID BIGINT)""",
+    # Snowflake's INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY columns (reference 3.7)
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.refresh_history (
+        NAME VARCHAR, SCHEMA_NAME VARCHAR, DATABASE_NAME VARCHAR, STATE VARCHAR,
+        STATE_CODE VARCHAR, STATE_MESSAGE VARCHAR, QUERY_ID VARCHAR,
+        DATA_TIMESTAMP TIMESTAMPTZ, REFRESH_START_TIME TIMESTAMPTZ,
+        REFRESH_END_TIME TIMESTAMPTZ, COMPLETION_TARGET TIMESTAMPTZ, QUALIFIED_NAME VARCHAR,
+        LAST_COMPLETED_DEPENDENCY JSON, STATISTICS JSON, REFRESH_ACTION VARCHAR,
+        REFRESH_TRIGGER VARCHAR, TARGET_LAG_SEC BIGINT, GRAPH_HISTORY_VALID_FROM TIMESTAMP,
+        INPUTS_WITH_CHANGED_DATA JSON)""",
+]
+
+
+@dataclass
+class TrackedTable:
+    """A source table with change tracking: data lives in ``_moviecdc.t<tid>``.
+
+    The user-visible name is a view over it without the hidden ``_row_id``;
+    every DML statement appends before/after images to ``_moviecdc.t<tid>_log``.
+    """
+
+    schema: str
+    name: str
+    tid: int
+    columns: list[str]  # every user column, in order (generated ones included)
+    insert_columns: list[str]  # the columns an INSERT may name
+    tracked_since: int = 0
+
+    @property
+    def phys(self) -> str:
+        return f'{SCHEMA}."t{self.tid}"'
+
+    @property
+    def log(self) -> str:
+        return f'{SCHEMA}."t{self.tid}_log"'
+
+
+@dataclass
+class StreamState:
+    database: str
+    schema: str
+    name: str
+    source_schema: str
+    source_name: str
+    source_kind: str
+    mode: str  # DEFAULT | APPEND_ONLY
+    offset: int
+    created_on: datetime
+    comment: str | None = None
+    stale: bool = False
+    last_consumed_on: datetime | None = None
+    owner: str = "LOCAL"
+
+
+@dataclass
+class TaskState:
+    database: str
+    schema: str
+    name: str
+    id: str
+    created_on: datetime
+    body: str
+    warehouse: str | None = None
+    schedule: str | None = None
+    when: str | None = None
+    after: list[str] = field(default_factory=list)  # "SCHEMA.NAME" of predecessors
+    params: dict[str, str] = field(default_factory=dict)
+    comment: str | None = None
+    state: str = "suspended"  # started | suspended
+    anchor: datetime | None = None  # when last resumed: interval schedules count from here
+    last_slot: datetime | None = None  # the latest scheduled slot already run
+    last_committed_on: datetime | None = None
+    last_suspended_on: datetime | None = None
+    last_suspended_reason: str | None = None
+    consecutive_failures: int = 0
+    graph_version: int = 1
+    owner: str = "LOCAL"
+
+    @property
+    def suspend_after(self) -> int:
+        return int(self.params.get("SUSPEND_TASK_AFTER_NUM_FAILURES", "10"))
+
+
+@dataclass
+class DynamicTableState:
+    database: str
+    schema: str
+    name: str
+    created_on: datetime
+    query: str
+    target_lag: str  # "DOWNSTREAM" or a duration as written
+    lag_seconds: int | None
+    warehouse: str | None
+    refresh_mode: str  # resolved: FULL | INCREMENTAL
+    refresh_mode_reason: str | None
+    initialize: str
+    text: str
+    inputs: list[list[str]] = field(default_factory=list)  # [schema, name] of base objects
+    columns: list[str] = field(default_factory=list)
+    comment: str | None = None
+    scheduling_state: str = "RUNNING"  # RUNNING | SUSPENDED
+    suspended_reason: str | None = None
+    last_suspended_on: datetime | None = None
+    data_timestamp: datetime | None = None
+    input_versions: dict[str, int] = field(default_factory=dict)
+    consecutive_failures: int = 0
+    initialized: bool = False
+    owner: str = "LOCAL"
+
+    @property
+    def key(self) -> Key:
+        return (self.schema, self.name)
+
+
+T = TypeVar("T")
+_KINDS: dict[str, type[Any]] = {
+    "TRACKED": TrackedTable,
+    "STREAM": StreamState,
+    "TASK": TaskState,
+    "DYNAMIC TABLE": DynamicTableState,
+}
+
+
+def _encode(obj: object) -> str:
+    def conv(v: object) -> object:
+        if isinstance(v, datetime):
+            return {"__dt__": v.isoformat()}
+        return v
+
+    return json.dumps({k: conv(v) for k, v in asdict(obj).items()})  # type: ignore[call-overload]
+
+
+def _decode(cls: type[T], spec: str) -> T:
+    raw = json.loads(spec)
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    kwargs = {
+        k: datetime.fromisoformat(v["__dt__"]) if isinstance(v, dict) and "__dt__" in v else v
+        for k, v in raw.items()
+        if k in names
+    }
+    return cls(**kwargs)
+
+
+class Catalog:
+    """In-memory view of ``_moviecdc`` metadata, written through to DuckDB."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.tracked: dict[Key, TrackedTable] = {}
+        self.streams: dict[Key, StreamState] = {}
+        self.tasks: dict[Key, TaskState] = {}
+        self.dynamic_tables: dict[Key, DynamicTableState] = {}
+        self.versions: dict[Key, int] = {}
+        self.meta: dict[str, str] = {}
+
+    def bootstrap(self) -> None:
+        for ddl in BOOTSTRAP:
+            self.con.execute(ddl)
+
+    def load(self) -> None:
+        """(Re)read every object from DuckDB: after open and after a rollback."""
+        self.tracked.clear()
+        self.streams.clear()
+        self.tasks.clear()
+        self.dynamic_tables.clear()
+        stores: dict[str, dict[Key, Any]] = {
+            "TRACKED": self.tracked,
+            "STREAM": self.streams,
+            "TASK": self.tasks,
+            "DYNAMIC TABLE": self.dynamic_tables,
+        }
+        for kind, schema, name, spec in self.con.execute(
+            f"SELECT kind, schema_name, name, spec FROM {SCHEMA}.objects"
+        ).fetchall():
+            stores[kind][(schema, name)] = _decode(_KINDS[kind], spec)
+        self.versions = {
+            (s, n): v
+            for s, n, v in self.con.execute(
+                f"SELECT schema_name, table_name, version FROM {SCHEMA}.table_versions"
+            ).fetchall()
+        }
+        self.meta = dict(self.con.execute(f"SELECT key, value FROM {SCHEMA}.meta").fetchall())
+
+    # -- writes (the caller owns the transaction) ------------------------
+    def save(self, obj: TrackedTable | StreamState | TaskState | DynamicTableState) -> None:
+        kind = next(k for k, cls in _KINDS.items() if isinstance(obj, cls))
+        key = (obj.schema, obj.name)
+        self.con.execute(
+            f"DELETE FROM {SCHEMA}.objects WHERE kind = ? AND schema_name = ? AND name = ?",
+            [kind, *key],
+        )
+        self.con.execute(
+            f"INSERT INTO {SCHEMA}.objects VALUES (?, ?, ?, ?)", [kind, *key, _encode(obj)]
+        )
+        store: dict[Key, Any] = {
+            "TRACKED": self.tracked,
+            "STREAM": self.streams,
+            "TASK": self.tasks,
+            "DYNAMIC TABLE": self.dynamic_tables,
+        }[kind]
+        store[key] = obj
+
+    def delete(self, kind: str, key: Key) -> None:
+        self.con.execute(
+            f"DELETE FROM {SCHEMA}.objects WHERE kind = ? AND schema_name = ? AND name = ?",
+            [kind, *key],
+        )
+        store: dict[Key, Any] = {
+            "TRACKED": self.tracked,
+            "STREAM": self.streams,
+            "TASK": self.tasks,
+            "DYNAMIC TABLE": self.dynamic_tables,
+        }[kind]
+        store.pop(key, None)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.con.execute(f"DELETE FROM {SCHEMA}.meta WHERE key = ?", [key])
+        self.con.execute(f"INSERT INTO {SCHEMA}.meta VALUES (?, ?)", [key, value])
+        self.meta[key] = value
+
+    def set_version(self, key: Key, version: int, when: datetime) -> None:
+        if key in self.versions:
+            self.con.execute(
+                f"UPDATE {SCHEMA}.table_versions SET version = ?, changed_at = ?"
+                " WHERE schema_name = ? AND table_name = ?",
+                [version, when, *key],
+            )
+        else:
+            self.con.execute(
+                f"INSERT INTO {SCHEMA}.table_versions VALUES (?, ?, ?, ?)", [*key, version, when]
+            )
+        self.versions[key] = version
+
+    def drop_version(self, key: Key) -> None:
+        self.con.execute(
+            f"DELETE FROM {SCHEMA}.table_versions WHERE schema_name = ? AND table_name = ?",
+            list(key),
+        )
+        self.versions.pop(key, None)

@@ -1,0 +1,622 @@
+"""Parse the Snowflake statements sqlglot cannot: streams, tasks, dynamic tables.
+
+sqlglot parses ``CREATE STREAM``, ``CREATE TASK``, ``ALTER TASK``, ``EXECUTE TASK``,
+``ALTER DYNAMIC TABLE`` and the ``SHOW`` family only as raw commands, so the local
+engine parses them here, into frozen dataclasses, from sqlglot's tokens. Bodies
+(a task's ``AS`` statement, a dynamic table's query, a ``WHEN`` condition) are kept
+as the user's original text, sliced by token offsets. Grammar: reference sections
+1.8 (streams), 2.1 and 2.5 (tasks), 3.1 and 3.6 (dynamic tables), 1.9/2.8/3.9 (SHOW).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot.tokens import Token, TokenType
+
+from moviecdc.errors import SqlError, UnsupportedSqlError
+from moviecdc.sqlsplit import tokenize
+
+
+@dataclass(frozen=True)
+class Name:
+    """A possibly qualified object name; parts are Snowflake-normalised.
+
+    Unquoted identifiers fold to upper case, quoted ones keep their case.
+    """
+
+    parts: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.parts[-1]
+
+    @property
+    def schema(self) -> str | None:
+        return self.parts[-2] if len(self.parts) >= 2 else None
+
+    @property
+    def database(self) -> str | None:
+        return self.parts[-3] if len(self.parts) >= 3 else None
+
+    def __str__(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class CreateStream:
+    name: Name
+    source: Name
+    source_kind: str  # TABLE | VIEW | DYNAMIC TABLE
+    or_replace: bool = False
+    or_alter: bool = False
+    if_not_exists: bool = False
+    append_only: bool = False
+    show_initial_rows: bool = False
+    at_stream: Name | None = None  # AT (STREAM => 'name'): keep that stream's offset
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateTask:
+    name: Name
+    body: str
+    or_replace: bool = False
+    or_alter: bool = False
+    if_not_exists: bool = False
+    warehouse: str | None = None
+    schedule: str | None = None
+    when: str | None = None
+    after: tuple[Name, ...] = ()
+    comment: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlterTask:
+    name: Name
+    action: str  # RESUME | SUSPEND | SET | UNSET | MODIFY_AS | MODIFY_WHEN | REMOVE_WHEN
+    if_exists: bool = False
+    props: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # new body or condition
+
+
+@dataclass(frozen=True)
+class ExecuteTask:
+    name: Name
+
+
+@dataclass(frozen=True)
+class CreateDynamicTable:
+    name: Name
+    query: str
+    target_lag: str  # e.g. "2 minutes" or "DOWNSTREAM"
+    or_replace: bool = False
+    or_alter: bool = False
+    if_not_exists: bool = False
+    warehouse: str | None = None
+    refresh_mode: str = "AUTO"
+    initialize: str = "ON_CREATE"
+    columns: tuple[str, ...] = ()
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class AlterDynamicTable:
+    names: tuple[Name, ...]
+    action: str  # REFRESH | SUSPEND | RESUME | SET
+    if_exists: bool = False
+    props: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DropObject:
+    kind: str  # STREAM | TASK | DYNAMIC TABLE
+    name: Name
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class Show:
+    kind: str  # STREAMS | TASKS | DYNAMIC TABLES
+    terse: bool = False
+    like: str | None = None
+    scope: str | None = None  # SCHEMA | DATABASE | ACCOUNT
+    scope_name: Name | None = None
+
+
+@dataclass(frozen=True)
+class Describe:
+    kind: str
+    name: Name
+
+
+CdcStatement = (
+    CreateStream
+    | CreateTask
+    | AlterTask
+    | ExecuteTask
+    | CreateDynamicTable
+    | AlterDynamicTable
+    | DropObject
+    | Show
+    | Describe
+)
+
+_CDC_KINDS = {"STREAM", "TASK", "DYNAMIC"}
+_SHOW_KINDS = {"STREAMS": "STREAMS", "TASKS": "TASKS", "DYNAMIC": "DYNAMIC TABLES"}
+_PUNCT = {
+    TokenType.L_PAREN,
+    TokenType.R_PAREN,
+    TokenType.COMMA,
+    TokenType.DOT,
+    TokenType.EQ,
+    TokenType.SEMICOLON,
+    TokenType.STRING,
+}
+
+
+class _Parser:
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+        self.toks = tokenize(sql)
+        self.i = 0
+
+    # -- token helpers -------------------------------------------------
+    def peek(self, k: int = 0) -> Token | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def word(self, k: int = 0) -> str:
+        tok = self.peek(k)
+        if tok is None or tok.token_type in (TokenType.STRING, TokenType.IDENTIFIER):
+            return ""
+        return tok.text.upper()
+
+    def accept(self, *words: str) -> bool:
+        n = len(words)
+        if all(self.word(k) == w for k, w in enumerate(words)):
+            self.i += n
+            return True
+        return False
+
+    def expect(self, *words: str) -> None:
+        if not self.accept(*words):
+            got = self.peek()
+            raise SqlError(
+                f"syntax error: expected {' '.join(words)}"
+                f" but found {got.text if got else 'end of statement'!r}",
+                statement=self.sql,
+            )
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.toks) or self.toks[self.i].token_type == TokenType.SEMICOLON
+
+    def rest(self) -> str:
+        tok = self.peek()
+        if tok is None:
+            raise SqlError("syntax error: unexpected end of statement", statement=self.sql)
+        return self.sql[tok.start :].strip().rstrip(";").strip()
+
+    def ident(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.token_type in _PUNCT:
+            raise SqlError(
+                f"syntax error: expected a name but found {tok.text if tok else 'end'!r}",
+                statement=self.sql,
+            )
+        self.i += 1
+        if tok.token_type == TokenType.IDENTIFIER:
+            return tok.text
+        return tok.text.upper()
+
+    def name(self) -> Name:
+        parts = [self.ident()]
+        while self.peek() is not None and self.peek().token_type == TokenType.DOT:  # type: ignore[union-attr]
+            self.i += 1
+            parts.append(self.ident())
+        if len(parts) > 3:
+            raise SqlError(f"invalid object name {'.'.join(parts)!r}", statement=self.sql)
+        return Name(tuple(parts))
+
+    def string(self) -> str:
+        tok = self.peek()
+        if tok is None or tok.token_type not in (TokenType.STRING, TokenType.RAW_STRING):
+            raise SqlError(
+                f"syntax error: expected a quoted string but found {tok.text if tok else 'end'!r}",
+                statement=self.sql,
+            )
+        self.i += 1
+        return tok.text
+
+    def value(self) -> str:
+        """A property value: a string, a word, a number or a boolean."""
+        tok = self.peek()
+        if tok is None:
+            raise SqlError("syntax error: missing property value", statement=self.sql)
+        if tok.token_type in (TokenType.STRING, TokenType.RAW_STRING):
+            self.i += 1
+            return tok.text
+        if tok.token_type == TokenType.L_PAREN:
+            # e.g. CONFIG or tag lists: keep the raw parenthesised text
+            depth, start = 0, tok.start
+            while self.peek() is not None:
+                t = self.peek()
+                assert t is not None
+                depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(t.token_type, 0)
+                self.i += 1
+                if depth == 0:
+                    return self.sql[start : t.end + 1]
+            raise SqlError("syntax error: unbalanced parentheses", statement=self.sql)
+        return self.name().__str__()
+
+    def prop(self) -> tuple[str, str] | None:
+        """``KEY = value`` if the next tokens are one, else None."""
+        nxt = self.peek(1)
+        if self.at_end() or nxt is None or nxt.token_type != TokenType.EQ:
+            return None
+        key = self.word()
+        self.i += 2
+        return key, self.value()
+
+    def create_mode(self) -> tuple[bool, bool]:
+        or_replace = self.accept("OR", "REPLACE")
+        or_alter = self.accept("OR", "ALTER")
+        if or_replace and or_alter:
+            raise SqlError("OR REPLACE and OR ALTER cannot be combined", statement=self.sql)
+        return or_replace, or_alter
+
+    def if_not_exists(self, or_replace: bool) -> bool:
+        if self.accept("IF", "NOT", "EXISTS"):
+            if or_replace:
+                raise SqlError(
+                    "OR REPLACE and IF NOT EXISTS are incompatible", statement=self.sql
+                )
+            return True
+        return False
+
+
+def parse_cdc(sql: str) -> CdcStatement | None:
+    """Parse ``sql`` if it is a stream/task/dynamic-table/SHOW statement.
+
+    Args:
+        sql: one Snowflake statement.
+
+    Returns:
+        The parsed statement, or None when it is ordinary SQL for the translator.
+
+    Raises:
+        SqlError: it is one of these statements but malformed.
+    """
+    p = _Parser(sql)
+    w0 = p.word()
+    if w0 == "CREATE":
+        j = 1
+        while p.word(j) in {"OR", "REPLACE", "ALTER", "TRANSIENT", "SECURE"}:
+            j += 1
+        if p.word(j) not in _CDC_KINDS or (p.word(j) == "DYNAMIC" and p.word(j + 1) != "TABLE"):
+            return None
+        p.i = 1
+        return _parse_create(p)
+    if w0 == "ALTER" and p.word(1) == "TASK":
+        p.i = 2
+        return _parse_alter_task(p)
+    if w0 == "ALTER" and p.word(1) == "DYNAMIC" and p.word(2) == "TABLE":
+        p.i = 3
+        return _parse_alter_dt(p)
+    if w0 == "EXECUTE":
+        # sqlglot tokenizes EXECUTE as a command whose rest is one string token
+        tail = sql[p.toks[0].end + 1 :]
+        p = _Parser(tail)
+        if not p.accept("TASK"):
+            return None
+        name = p.name()
+        if not p.at_end():
+            raise UnsupportedSqlError(
+                "EXECUTE TASK options (RETRY LAST, USING CONFIG) are not supported locally",
+                statement=sql,
+            )
+        return ExecuteTask(name)
+    if w0 == "DROP" and p.word(1) in {"STREAM", "TASK", "DYNAMIC"}:
+        p.i = 1
+        kind = "DYNAMIC TABLE" if p.accept("DYNAMIC", "TABLE") else p.word()
+        if kind != "DYNAMIC TABLE":
+            p.i += 1
+        if_exists = p.accept("IF", "EXISTS")
+        return DropObject(kind, p.name(), if_exists)
+    if w0 == "SHOW":
+        return _parse_show(p)
+    if w0 in {"DESCRIBE", "DESC"} and p.word(1) in {"STREAM", "TASK", "DYNAMIC"}:
+        p.i = 1
+        kind = "DYNAMIC TABLE" if p.accept("DYNAMIC", "TABLE") else p.word()
+        if kind != "DYNAMIC TABLE":
+            p.i += 1
+        return Describe(kind, p.name())
+    return None
+
+
+def _parse_create(p: _Parser) -> CdcStatement:
+    or_replace, or_alter = p.create_mode()
+    p.accept("TRANSIENT")
+    if p.accept("STREAM"):
+        return _parse_create_stream(p, or_replace, or_alter)
+    if p.accept("TASK"):
+        return _parse_create_task(p, or_replace, or_alter)
+    p.expect("DYNAMIC", "TABLE")
+    return _parse_create_dt(p, or_replace, or_alter)
+
+
+def _parse_create_stream(p: _Parser, or_replace: bool, or_alter: bool) -> CreateStream:
+    ine = p.if_not_exists(or_replace)
+    name = p.name()
+    p.accept("COPY", "GRANTS")
+    comment = None
+    while p.accept("WITH") or p.word() == "TAG":
+        p.expect("TAG")
+        p.value()
+    p.expect("ON")
+    if p.accept("DYNAMIC", "TABLE"):
+        kind = "DYNAMIC TABLE"
+    elif p.accept("TABLE"):
+        kind = "TABLE"
+    elif p.accept("VIEW"):
+        kind = "VIEW"
+    else:
+        raise UnsupportedSqlError(
+            f"streams on {p.word() or 'this object'} are not supported by the local engine",
+            statement=p.sql,
+        )
+    source = p.name()
+    at_stream: Name | None = None
+    append_only = show_initial = False
+    while not p.at_end():
+        if p.word() in {"AT", "BEFORE"}:
+            kw = p.word()
+            p.i += 1
+            p.expect("(")  # L_PAREN text
+            key = p.word()
+            p.i += 1
+            p.accept("=>")
+            if key == "STREAM" and kw == "AT":
+                at_stream = _name_from_string(p, p.string())
+                p.expect(")")
+            else:
+                raise UnsupportedSqlError(
+                    f"{kw} ({key} => ...) time travel is not supported by the local engine;"
+                    " only AT (STREAM => '<name>') is",
+                    statement=p.sql,
+                )
+            continue
+        kv = p.prop()
+        if kv is None:
+            raise SqlError(f"syntax error near {p.peek().text!r}", statement=p.sql)  # type: ignore[union-attr]
+        key, val = kv
+        if key == "APPEND_ONLY":
+            append_only = val.upper() == "TRUE"
+        elif key == "SHOW_INITIAL_ROWS":
+            show_initial = val.upper() == "TRUE"
+        elif key == "INSERT_ONLY" and val.upper() == "TRUE":
+            raise SqlError(
+                "Streams of type INSERT_ONLY can only be created on external tables.",
+                statement=p.sql,
+            )
+        elif key == "COMMENT":
+            comment = val
+    return CreateStream(
+        name, source, kind, or_replace, or_alter, ine, append_only, show_initial, at_stream, comment
+    )
+
+
+def _name_from_string(p: _Parser, text: str) -> Name:
+    return _Parser(text).name() if text else Name(("",))
+
+
+_TASK_STOP = {"AFTER", "WHEN", "AS"}
+
+
+def _parse_create_task(p: _Parser, or_replace: bool, or_alter: bool) -> CreateTask:
+    ine = p.if_not_exists(or_replace)
+    name = p.name()
+    params: dict[str, str] = {}
+    after: list[Name] = []
+    when: str | None = None
+    while not p.at_end() and p.word() not in _TASK_STOP:
+        if p.accept("WITH") or p.word() in {"TAG", "CONTACT"}:
+            p.i += 1
+            p.value()
+            continue
+        if p.accept("EXECUTE", "AS", "USER"):
+            p.name()
+            continue
+        if p.word() == "FINALIZE" and p.peek(1) is not None:
+            p.prop()
+            continue
+        kv = p.prop()
+        if kv is None:
+            raise SqlError(f"syntax error in CREATE TASK near {p.peek().text!r}", statement=p.sql)  # type: ignore[union-attr]
+        params[kv[0]] = kv[1]
+    if p.accept("AFTER"):
+        after.append(p.name())
+        while p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+            p.i += 1
+            after.append(p.name())
+    if p.accept("WHEN"):
+        start = p.peek()
+        depth = 0
+        while not p.at_end():
+            tok = p.peek()
+            assert tok is not None
+            if tok.token_type == TokenType.L_PAREN:
+                depth += 1
+            elif tok.token_type == TokenType.R_PAREN:
+                depth -= 1
+            elif depth == 0 and p.word() == "AS":
+                break
+            p.i += 1
+        prev = p.toks[p.i - 1]
+        if start is None or p.at_end():
+            raise SqlError("syntax error: CREATE TASK needs AS <statement>", statement=p.sql)
+        when = p.sql[start.start : prev.end + 1].strip()
+    p.expect("AS")
+    body = p.rest()
+    if "SCHEDULE" in params and after:
+        raise SqlError("a task with AFTER cannot have a SCHEDULE", statement=p.sql)
+    return CreateTask(
+        name=name,
+        body=body,
+        or_replace=or_replace,
+        or_alter=or_alter,
+        if_not_exists=ine,
+        warehouse=params.pop("WAREHOUSE", None),
+        schedule=params.pop("SCHEDULE", None),
+        when=when,
+        after=tuple(after),
+        comment=params.pop("COMMENT", None),
+        params=params,
+    )
+
+
+def _parse_alter_task(p: _Parser) -> AlterTask:
+    if_exists = p.accept("IF", "EXISTS")
+    name = p.name()
+    if p.accept("RESUME"):
+        return AlterTask(name, "RESUME", if_exists)
+    if p.accept("SUSPEND"):
+        return AlterTask(name, "SUSPEND", if_exists)
+    if p.accept("MODIFY", "AS"):
+        return AlterTask(name, "MODIFY_AS", if_exists, text=p.rest())
+    if p.accept("MODIFY", "WHEN"):
+        return AlterTask(name, "MODIFY_WHEN", if_exists, text=p.rest())
+    if p.accept("REMOVE", "WHEN"):
+        return AlterTask(name, "REMOVE_WHEN", if_exists)
+    if p.accept("SET"):
+        props: dict[str, str] = {}
+        while not p.at_end():
+            kv = p.prop()
+            if kv is None:
+                raise SqlError("syntax error in ALTER TASK ... SET", statement=p.sql)
+            props[kv[0]] = kv[1]
+            if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+                p.i += 1
+        return AlterTask(name, "SET", if_exists, props=props)
+    if p.accept("UNSET"):
+        props = {}
+        while not p.at_end():
+            props[p.word()] = ""
+            p.i += 1
+            if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+                p.i += 1
+        return AlterTask(name, "UNSET", if_exists, props=props)
+    raise UnsupportedSqlError(
+        f"ALTER TASK ... {p.word() or ''} is not supported by the local engine", statement=p.sql
+    )
+
+
+def _parse_alter_dt(p: _Parser) -> AlterDynamicTable:
+    if_exists = p.accept("IF", "EXISTS")
+    names = [p.name()]
+    while p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+        p.i += 1
+        names.append(p.name())
+    for action in ("REFRESH", "SUSPEND", "RESUME"):
+        if p.accept(action):
+            p.accept("COPY", "SESSION")
+            return AlterDynamicTable(tuple(names), action, if_exists)
+    if p.accept("SET"):
+        props: dict[str, str] = {}
+        while not p.at_end():
+            kv = p.prop()
+            if kv is None:
+                raise SqlError("syntax error in ALTER DYNAMIC TABLE ... SET", statement=p.sql)
+            props[kv[0]] = kv[1]
+            if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+                p.i += 1
+        return AlterDynamicTable(tuple(names), "SET", if_exists, props)
+    raise UnsupportedSqlError(
+        f"ALTER DYNAMIC TABLE ... {p.word() or ''} is not supported by the local engine",
+        statement=p.sql,
+    )
+
+
+def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDynamicTable:
+    ine = p.if_not_exists(or_replace)
+    name = p.name()
+    columns: list[str] = []
+    if p.peek() is not None and p.peek().token_type == TokenType.L_PAREN:  # type: ignore[union-attr]
+        p.i += 1
+        depth = 1
+        expecting_name = True
+        while depth > 0 and not p.at_end():
+            tok = p.peek()
+            assert tok is not None
+            if tok.token_type == TokenType.L_PAREN:
+                depth += 1
+            elif tok.token_type == TokenType.R_PAREN:
+                depth -= 1
+            elif tok.token_type == TokenType.COMMA and depth == 1:
+                expecting_name = True
+            elif expecting_name and depth == 1:
+                columns.append(tok.text if tok.token_type == TokenType.IDENTIFIER else tok.text.upper())
+                expecting_name = False
+            p.i += 1
+    props: dict[str, str] = {}
+    while not p.at_end() and p.word() != "AS":
+        if p.accept("CLUSTER", "BY") or p.accept("WITH"):
+            p.value()
+            continue
+        if p.accept("COPY", "GRANTS"):
+            continue
+        kv = p.prop()
+        if kv is None:
+            raise SqlError(
+                f"syntax error in CREATE DYNAMIC TABLE near {p.peek().text!r}",  # type: ignore[union-attr]
+                statement=p.sql,
+            )
+        props[kv[0]] = kv[1]
+    p.expect("AS")
+    query = p.rest()
+    lag = props.get("TARGET_LAG")
+    if lag is None and props.get("SCHEDULER", "ENABLE").upper() != "DISABLE":
+        raise SqlError("CREATE DYNAMIC TABLE requires TARGET_LAG", statement=p.sql)
+    mode = props.get("REFRESH_MODE", "AUTO").upper()
+    if mode not in {"AUTO", "FULL", "INCREMENTAL"}:
+        raise UnsupportedSqlError(
+            f"REFRESH_MODE = {mode} is not supported by the local engine", statement=p.sql
+        )
+    return CreateDynamicTable(
+        name=name,
+        query=query,
+        target_lag=lag or "DOWNSTREAM",
+        or_replace=or_replace,
+        or_alter=or_alter,
+        if_not_exists=ine,
+        warehouse=props.get("WAREHOUSE"),
+        refresh_mode=mode,
+        initialize=props.get("INITIALIZE", "ON_CREATE").upper(),
+        columns=tuple(columns),
+        comment=props.get("COMMENT"),
+    )
+
+
+def _parse_show(p: _Parser) -> Show | None:
+    p.i = 1
+    terse = p.accept("TERSE")
+    kind = _SHOW_KINDS.get(p.word())
+    if kind is None:
+        return None
+    p.i += 2 if kind == "DYNAMIC TABLES" else 1
+    like = scope = None
+    scope_name: Name | None = None
+    if p.accept("LIKE"):
+        like = p.string()
+    if p.accept("IN"):
+        if p.accept("ACCOUNT"):
+            scope = "ACCOUNT"
+        elif p.accept("DATABASE"):
+            scope = "DATABASE"
+            scope_name = None if p.at_end() else p.name()
+        else:
+            p.accept("SCHEMA")
+            scope = "SCHEMA"
+            scope_name = None if p.at_end() else p.name()
+    return Show(kind, terse, like, scope, scope_name)

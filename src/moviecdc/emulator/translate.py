@@ -1,0 +1,201 @@
+"""Snowflake SQL → DuckDB SQL for the local engine.
+
+sqlglot does the dialect translation. On top of it, the engine applies a tuple of
+rewrite rules (``RULES``), each a function ``(expression, context) -> expression``
+named for the Snowflake behaviour it reproduces. Objects DuckDB does not have
+(streams, the INFORMATION_SCHEMA table functions) are replaced by *markers*: a
+table named ``__mcdc_obj_<n>__`` that :func:`render` swaps for the engine's own
+subquery text after sqlglot has written the DuckDB SQL. Bound parameters (``?``)
+become ``__mcdc_p<n>__`` markers before parsing, so a statement the engine splits
+in two (an UPDATE's before-image read and the UPDATE) still binds every value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.tokens import TokenType
+
+from moviecdc.errors import SqlError, UnsupportedSqlError
+from moviecdc.sqlsplit import tokenize
+
+_PARAM_RE = re.compile(r"__mcdc_p(\d+)__", re.IGNORECASE)
+_OBJ_RE = re.compile(r'"?__mcdc_obj_(\d+)__"?', re.IGNORECASE)
+
+
+class Resolver(Protocol):
+    """What the rules need from the engine."""
+
+    def stream_sql(self, table: exp.Table) -> str | None:
+        """DuckDB SQL of the stream's current change set, or None if not a stream."""
+        ...
+
+    def stream_has_data(self, name: str) -> bool: ...
+
+    def table_function_sql(self, name: str, kwargs: dict[str, object]) -> str: ...
+
+    def statement_time_sql(self) -> str: ...
+
+
+@dataclass
+class Context:
+    """Per-statement state shared by the rules."""
+
+    resolver: Resolver
+    objects: list[str] = field(default_factory=list)  # marker n → SQL
+    streams: list[exp.Table] = field(default_factory=list)  # streams read
+
+    def marker(self, sql: str, alias: str) -> exp.Table:
+        self.objects.append(sql)
+        return exp.Table(
+            this=exp.to_identifier(f"__mcdc_obj_{len(self.objects) - 1}__"),
+            alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
+        )
+
+
+def parse(sql: str) -> exp.Expression:
+    """Parse one Snowflake statement, with ``?`` turned into parameter markers.
+
+    Raises:
+        SqlError: the statement does not parse.
+    """
+    marked = _mark_params(sql)
+    try:
+        parsed = sqlglot.parse(marked, read="snowflake")
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
+        raise SqlError(
+            f"SQL compilation error{where}: {first.get('description') or exc}", statement=sql
+        ) from exc
+    parsed = [p for p in parsed if p is not None]
+    if len(parsed) != 1:
+        raise SqlError("expected exactly one statement", statement=sql)
+    return parsed[0]
+
+
+def _mark_params(sql: str) -> str:
+    toks = [t for t in tokenize(sql) if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    if not toks:
+        return sql
+    out, last = [], 0
+    for n, tok in enumerate(toks):
+        out.append(sql[last : tok.start])
+        out.append(f"__mcdc_p{n}__")
+        last = tok.end + 1
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def render(expr: exp.Expression, ctx: Context, params: Sequence[object] | None) -> tuple[str, list[object]]:
+    """Write ``expr`` as DuckDB SQL, expanding markers; returns (sql, bound params)."""
+    sql = expr.sql(dialect="duckdb")
+    for _ in range(3):  # marker SQL may itself contain markers of nested objects
+        if not _OBJ_RE.search(sql):
+            break
+        sql = _OBJ_RE.sub(lambda m: f"({ctx.objects[int(m.group(1))]})", sql)
+    bound: list[object] = []
+
+    def sub(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if params is None or n >= len(params):
+            raise SqlError(f"statement needs bind parameter #{n + 1}, not supplied")
+        bound.append(params[n])
+        return "?"
+
+    sql = _PARAM_RE.sub(sub, sql)
+    return sql, bound
+
+
+# -- rules -------------------------------------------------------------------
+
+
+def strip_database(node: exp.Expression, ctx: Context) -> exp.Expression:
+    """One local database: ``db.schema.table`` resolves as ``schema.table``."""
+    if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
+        node.set("catalog", None)
+    return node
+
+
+def read_streams(node: exp.Expression, ctx: Context) -> exp.Expression:
+    """A stream in FROM reads its change set: rows + METADATA$ columns (reference 1.2-1.3)."""
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+        sql = ctx.resolver.stream_sql(node)
+        if sql is not None:
+            ctx.streams.append(node.copy())
+            return ctx.marker(sql, node.alias_or_name)
+    return node
+
+
+def system_functions(node: exp.Expression, ctx: Context) -> exp.Expression:
+    """SYSTEM$STREAM_HAS_DATA('<stream>') is evaluated by the engine (reference 1.6)."""
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SYSTEM$STREAM_HAS_DATA":
+        args = node.expressions
+        if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
+            raise SqlError("SYSTEM$STREAM_HAS_DATA takes one string literal: the stream name")
+        return exp.Boolean(this=ctx.resolver.stream_has_data(args[0].this))
+    if isinstance(node, exp.Anonymous) and str(node.this).upper().startswith("SYSTEM$"):
+        raise UnsupportedSqlError(f"{node.this} is not supported by the local engine")
+    return node
+
+
+def information_schema_functions(node: exp.Expression, ctx: Context) -> exp.Expression:
+    """TABLE(INFORMATION_SCHEMA.TASK_HISTORY(...)) and friends read engine history."""
+    if not isinstance(node, exp.TableFromRows):
+        return node
+    fn = node.this
+    while isinstance(fn, exp.Dot):
+        fn = fn.expression
+    if not isinstance(fn, exp.Anonymous | exp.Func):
+        return node
+    name = (fn.this if isinstance(fn, exp.Anonymous) else fn.sql_name()).upper()
+    kwargs: dict[str, object] = {}
+    for arg in fn.expressions:
+        if not isinstance(arg, exp.Kwarg):
+            raise SqlError(f"{name} takes named arguments (NAME => value)")
+        kwargs[arg.this.name.upper()] = _literal(arg.expression, name)
+    alias = node.alias_or_name or name
+    return ctx.marker(ctx.resolver.table_function_sql(name, kwargs), alias)
+
+
+def _literal(value: exp.Expression, fn: str) -> object:
+    if isinstance(value, exp.Literal):
+        return value.this if value.is_string else int(value.this)
+    if isinstance(value, exp.Boolean):
+        return bool(value.this)
+    if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
+        return -int(value.this.this)
+    if isinstance(value, exp.Column | exp.Var):
+        return value.name
+    # an expression such as DATEADD(...): evaluated by DuckDB later
+    return value
+
+
+def statement_time(node: exp.Expression, ctx: Context) -> exp.Expression:
+    """CURRENT_TIMESTAMP is the statement's start time, read from the engine clock."""
+    if isinstance(node, exp.CurrentTimestamp):
+        return sqlglot.parse_one(ctx.resolver.statement_time_sql(), read="duckdb")
+    return node
+
+
+Rule = Callable[[exp.Expression, Context], exp.Expression]
+RULES: tuple[Rule, ...] = (
+    strip_database,
+    read_streams,
+    system_functions,
+    information_schema_functions,
+    statement_time,
+)
+
+
+def apply_rules(expr: exp.Expression, ctx: Context, rules: Sequence[Rule] = RULES) -> exp.Expression:
+    """Apply each rule to every node of ``expr`` (top-down), in order."""
+    for rule in rules:
+        expr = expr.transform(lambda node, r=rule: r(node, ctx), copy=False)  # type: ignore[misc]
+    return expr

@@ -1,0 +1,205 @@
+"""The Snowflake target: a thin :class:`~moviecdc.warehouse.base.Warehouse` over the connector.
+
+``snowflake.connector`` is imported only when a SnowflakeWarehouse is built. Connector
+exceptions never leave this module: failures while connecting become ConnectionFailedError,
+failures while running a statement become SqlError. Secret values are scrubbed from every
+message, and connect errors are not chained (``from None``) so tracebacks cannot show them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Sequence
+from types import ModuleType, TracebackType
+from typing import Any, cast
+
+from moviecdc.config import Settings, snowflake_connect_args
+from moviecdc.errors import ConfigError, ConnectionFailedError, SqlError
+from moviecdc.warehouse.base import Params, Rows
+
+INSERT_CHUNK_ROWS = 1000
+
+# Error numbers that always mean "the login was refused", with what to check.
+_LOGIN_HINTS: dict[object, str] = {
+    251005: "SNOWFLAKE_USER is empty; set it or use a connection that has a user",
+    251006: "the password is empty; set SNOWFLAKE_PASSWORD or use another authenticator",
+    390100: "check SNOWFLAKE_USER and SNOWFLAKE_PASSWORD",
+    390144: "check SNOWFLAKE_PRIVATE_KEY_FILE and that its public key is set on the user "
+    "(ALTER USER ... SET RSA_PUBLIC_KEY)",
+}
+_LOGIN_HINT = (
+    "check the account identifier (orgname-accountname), SNOWFLAKE_USER and the credentials "
+    "(SNOWFLAKE_PASSWORD, SNOWFLAKE_PRIVATE_KEY_FILE or SNOWFLAKE_AUTHENTICATOR)"
+)
+_REACH_HINT = (
+    "check the account identifier (orgname-accountname, without .snowflakecomputing.com), "
+    "network and proxy access, or raise MOVIECDC_LOGIN_TIMEOUT"
+)
+
+
+class SnowflakeWarehouse:
+    """Runs Snowflake SQL on a real account through snowflake-connector-python."""
+
+    target = "snowflake"
+
+    def __init__(
+        self, settings: Settings, query_tag: str = "moviecdc", connector: object | None = None
+    ) -> None:
+        """Connect to Snowflake.
+
+        Args:
+            settings: Resolved settings (account, credentials, session defaults).
+            query_tag: QUERY_TAG for every statement of this session.
+            connector: A module like ``snowflake.connector`` (tests pass a fake); by default
+                the real one is imported here.
+
+        Raises:
+            ConfigError: Missing settings, or the connector is not installed.
+            ConnectionFailedError: The account was unreachable or refused the login.
+        """
+        # Duck-typed: the real module or a test fake with connect() and errors.
+        self._connector = cast(Any, connector if connector is not None else _import_connector())
+        self._caught = _error_classes(self._connector)
+        self._secrets = tuple(
+            s for s in (settings.password, settings.private_key_file_pwd, settings.token) if s
+        )
+        self._where = (
+            f"account {settings.account!r}"
+            if settings.account
+            else f"connection {settings.connection_name!r}"
+        )
+        self._closed = False
+        kwargs = snowflake_connect_args(settings, query_tag=query_tag)
+        try:
+            self._conn: Any = self._connector.connect(**kwargs)
+        except self._caught as exc:
+            raise self._connect_error(exc, settings) from None
+
+    def __repr__(self) -> str:
+        return f"SnowflakeWarehouse({self._where}, closed={self._closed})"
+
+    def __enter__(self) -> SnowflakeWarehouse:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def execute(self, sql: str, params: Params | None = None) -> Rows:
+        """Run one statement with qmark (``?``) parameters.
+
+        Args:
+            sql: One Snowflake SQL statement.
+            params: Values bound to the ``?`` markers, in order.
+
+        Returns:
+            Column names, rows (empty when the statement returns none) and the row count.
+
+        Raises:
+            SqlError: Snowflake rejected the statement (or the session broke).
+        """
+        try:
+            cursor = self._conn.cursor()
+            try:
+                if params is None:
+                    cursor.execute(sql)
+                else:
+                    cursor.execute(sql, list(params))
+                description = cursor.description
+                columns = [d[0] for d in description] if description else []
+                rows = [tuple(r) for r in cursor.fetchall()] if description else []
+                return Rows(columns=columns, rows=rows, rowcount=cursor.rowcount)
+            finally:
+                cursor.close()
+        except self._caught as exc:
+            raise SqlError(self._first_line(exc), statement=sql) from exc
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> int:
+        """Insert rows with one multi-row ``INSERT ... VALUES`` per chunk of 1 000.
+
+        Values are always bound parameters. Chunks commit one by one (autocommit).
+
+        Args:
+            table: Table name, already a valid (quoted if needed) identifier.
+            columns: Column names, already valid identifiers.
+            rows: Each row has one value per column.
+
+        Returns:
+            The number of rows inserted.
+
+        Raises:
+            SqlError: A row has the wrong number of values, or Snowflake rejected a chunk.
+        """
+        width = len(columns)
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                raise SqlError(f"insert into {table}: row {i} has {len(row)} values, not {width}")
+        if not rows:
+            return 0
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        group = "(" + ", ".join(["?"] * width) + ")"
+        for start in range(0, len(rows), INSERT_CHUNK_ROWS):
+            chunk = rows[start : start + INSERT_CHUNK_ROWS]
+            params = [value for row in chunk for value in row]
+            self.execute(head + ", ".join([group] * len(chunk)), params)
+        return len(rows)
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice, never raises connector errors."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(*self._caught):
+            self._conn.close()
+
+    def _first_line(self, exc: BaseException) -> str:
+        """The exception's first line with every secret value masked."""
+        lines = str(exc).strip().splitlines()
+        text = lines[0] if lines else type(exc).__name__
+        for secret in self._secrets:
+            text = text.replace(secret, "****")
+        return text
+
+    def _connect_error(self, exc: BaseException, settings: Settings) -> ConnectionFailedError:
+        errno = getattr(exc, "errno", None)
+        operational = getattr(self._connector.errors, "OperationalError", None)
+        unreachable = isinstance(exc, OSError) or (
+            isinstance(operational, type) and isinstance(exc, operational)
+        )
+        detail = self._first_line(exc)
+        if unreachable and errno not in _LOGIN_HINTS:
+            return ConnectionFailedError(
+                f"could not reach Snowflake {self._where} within {settings.login_timeout} s: "
+                f"{detail}",
+                hint=_REACH_HINT,
+            )
+        user = f" for user {settings.user!r}" if settings.user else ""
+        return ConnectionFailedError(
+            f"Snowflake {self._where} refused the login{user}: {detail}",
+            hint=_LOGIN_HINTS.get(errno, _LOGIN_HINT),
+        )
+
+
+def _import_connector() -> ModuleType:
+    try:
+        return importlib.import_module("snowflake.connector")
+    except ImportError as exc:
+        raise ConfigError(
+            "snowflake-connector-python is not installed",
+            hint="pip install snowflake-connector-python",
+        ) from exc
+
+
+def _error_classes(connector: object) -> tuple[type[BaseException], ...]:
+    """The connector's DB-API exception classes (whichever the module has), plus OSError."""
+    names = ("Error", "DatabaseError", "ProgrammingError", "OperationalError", "InterfaceError")
+    errors = getattr(connector, "errors", None)
+    found = [getattr(errors, name, None) for name in names]
+    return (*(c for c in found if isinstance(c, type) and issubclass(c, BaseException)), OSError)
