@@ -1,0 +1,492 @@
+"""Running the pipeline: task runs, dynamic-table refreshes and the scheduler.
+
+Tasks follow reference section 2 (born suspended, WHEN → SKIPPED, history states,
+auto-suspend after consecutive failures, graphs via AFTER). Dynamic tables follow
+section 3 (TARGET_LAG incl. DOWNSTREAM, NO_DATA when no input changed, refresh in
+dependency order at one shared data timestamp, UPSTREAM_FAILED, auto-suspend after
+five failed scheduled refreshes). Everything reads time from the engine's clock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from moviecdc.emulator import history
+from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState
+from moviecdc.emulator.schedule import parse_schedule
+from moviecdc.errors import MovieCdcError, SqlError
+from moviecdc.sqlsplit import split_statements
+
+if TYPE_CHECKING:
+    from moviecdc.emulator.engine import Engine
+
+DT_FAILURES_BEFORE_SUSPEND = 5
+TRIGGERED_MIN_INTERVAL = timedelta(seconds=30)
+STREAM_RETENTION_DAYS = 14  # max(DATA_RETENTION_TIME_IN_DAYS=1, MAX_DATA_EXTENSION=14)
+
+
+@dataclass
+class PassReport:
+    """What one scheduler pass did."""
+
+    tasks: list[tuple[str, str]] = field(default_factory=list)  # (task, state)
+    refreshes: list[tuple[str, str, str]] = field(default_factory=list)  # (dt, state, action)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "tasks": [{"name": n, "state": s} for n, s in self.tasks],
+            "refreshes": [{"name": n, "state": s, "action": a} for n, s, a in self.refreshes],
+        }
+
+
+# ---------------------------------------------------------------- streams
+def stale_after(engine: Engine, st: StreamState) -> datetime | None:
+    """Last consumption + the retention window (reference 1.7)."""
+    base = st.last_consumed_on or st.created_on
+    days = int(engine.catalog.meta.get("stream_retention_days", STREAM_RETENTION_DAYS))
+    return base + timedelta(days=days)
+
+
+def refresh_staleness(engine: Engine) -> None:
+    """Mark streams whose offset fell out of the retention window as stale."""
+    now = engine.now()
+    for st in list(engine.catalog.streams.values()):
+        limit = stale_after(engine, st)
+        if not st.stale and limit is not None and now > limit:
+            st.stale = True
+            engine.catalog.save(st)
+
+
+# ------------------------------------------------------------------ tasks
+def next_run(task: TaskState, after: datetime) -> datetime | None:
+    if task.schedule is None or task.state != "started" or task.anchor is None:
+        return None
+    return parse_schedule(task.schedule).next_run(task.anchor, max(after, task.anchor))
+
+
+def resume_task(engine: Engine, task: TaskState) -> None:
+    """ALTER TASK RESUME: interval schedules count from now (reference 2.2)."""
+    if task.state != "started":
+        task.state = "started"
+        task.anchor = engine.now()
+        task.last_slot = None
+        task.consecutive_failures = 0
+    task.last_committed_on = engine.now()
+    engine.catalog.save(task)
+    history.set_scheduled_row(engine, task, next_run(task, engine.now()))
+
+
+def suspend_task(engine: Engine, task: TaskState, reason: str) -> None:
+    task.state = "suspended"
+    task.last_suspended_on = engine.now()
+    task.last_suspended_reason = reason
+    engine.catalog.save(task)
+    history.set_scheduled_row(engine, task, None)
+
+
+def children(engine: Engine, task: TaskState) -> list[TaskState]:
+    me = f"{task.schema}.{task.name}"
+    return sorted(
+        (t for t in engine.catalog.tasks.values() if me in t.after), key=lambda t: t.name
+    )
+
+
+def run_graph(engine: Engine, root: TaskState, scheduled: datetime, source: str) -> str:
+    """Run a root task, then every started child whose predecessors all succeeded."""
+    group = engine.new_id()
+    state = run_task(engine, root, scheduled, source, group, root)
+    succeeded = {f"{root.schema}.{root.name}"} if state == "SUCCEEDED" else set()
+    queue = children(engine, root) if state == "SUCCEEDED" else []
+    seen: set[str] = set()
+    while queue:
+        child = queue.pop(0)
+        fq = f"{child.schema}.{child.name}"
+        if fq in seen or child.state != "started":
+            continue
+        if not all(p in succeeded for p in child.after):
+            continue
+        seen.add(fq)
+        if run_task(engine, child, scheduled, source, group, root) == "SUCCEEDED":
+            succeeded.add(fq)
+            queue.extend(children(engine, child))
+    return state
+
+
+def run_task(
+    engine: Engine,
+    task: TaskState,
+    scheduled: datetime,
+    source: str,
+    group: str,
+    root: TaskState,
+) -> str:
+    """One task run: WHEN, then the body in one transaction with its history row."""
+    from moviecdc.emulator.objects import in_schema
+
+    with in_schema(engine, task.schema):
+        return _run_task(engine, task, scheduled, source, group, root)
+
+
+def _run_task(
+    engine: Engine,
+    task: TaskState,
+    scheduled: datetime,
+    source: str,
+    group: str,
+    root: TaskState,
+) -> str:
+    start = engine.now()
+    run = history.TaskRun(task, root, scheduled, start, source, group)
+    if task.when:
+        try:
+            ok = bool(engine.execute(f"SELECT {task.when}").scalar())
+        except MovieCdcError as exc:
+            return _finish(engine, task, run, "FAILED", exc)
+        if not ok:
+            return _finish(engine, task, run, "SKIPPED", None)
+    body = task.body.strip()
+    try:
+        if _is_block(body):
+            for stmt in _block_statements(body):
+                engine.execute(stmt)
+            return _finish(engine, task, run, "SUCCEEDED", None)
+        with engine._txn():
+            engine.execute(body)
+            return _finish(engine, task, run, "SUCCEEDED", None)
+    except MovieCdcError as exc:
+        return _finish(engine, task, run, "FAILED", exc)
+
+
+def _is_block(body: str) -> bool:
+    head = body.split(None, 1)[0].upper() if body else ""
+    return head in {"BEGIN", "DECLARE"} and not body.upper().startswith("BEGIN TRANSACTION")
+
+
+def _block_statements(body: str) -> list[str]:
+    """Statements of a simple Snowflake Scripting block (``BEGIN stmt; ... END``)."""
+    text = body.strip().rstrip(";").strip()
+    if not (text.upper().startswith("BEGIN") and text.upper().endswith("END")):
+        raise SqlError("the local engine runs only BEGIN <statements> END scripting blocks")
+    inner = text[len("BEGIN") : -len("END")]
+    stmts = [s.sql for s in split_statements(inner)]
+    for s in stmts:
+        head = s.split(None, 1)[0].upper()
+        if head in {"LET", "IF", "FOR", "WHILE", "LOOP", "REPEAT", "CASE", "RETURN", "DECLARE"} or ":=" in s:
+            raise SqlError(
+                f"the local engine cannot run Snowflake Scripting statement {head} in a task body"
+            )
+    return stmts
+
+
+def _finish(
+    engine: Engine, task: TaskState, run: history.TaskRun, state: str, exc: MovieCdcError | None
+) -> str:
+    """Record the run, count failures, auto-suspend, schedule the next slot."""
+    with engine._txn():
+        task = engine.catalog.tasks.get((task.schema, task.name), task)
+        if state == "FAILED":
+            task.consecutive_failures += 1
+            limit = task.suspend_after
+            if limit > 0 and task.consecutive_failures >= limit and task.state == "started":
+                state = "FAILED_AND_AUTO_SUSPENDED"
+        elif state == "SUCCEEDED":
+            task.consecutive_failures = 0
+        if run.source in {"SCHEDULE", "TRIGGER"}:
+            task.last_slot = run.scheduled
+        if state == "FAILED_AND_AUTO_SUSPENDED":
+            suspend_task(engine, task, "SUSPENDED_DUE_TO_ERRORS")
+        else:
+            engine.catalog.save(task)
+        nxt = next_run(task, engine.now())
+        history.record_task_run(engine, run, state, exc, nxt)
+        history.set_scheduled_row(engine, task, nxt)
+    return state
+
+
+# -------------------------------------------------------- dynamic tables
+def consumers(engine: Engine, key: Key) -> list[DynamicTableState]:
+    return [dt for dt in engine.catalog.dynamic_tables.values() if list(key) in dt.inputs]
+
+
+def effective_lag(engine: Engine, dt: DynamicTableState, _seen: frozenset[Key] = frozenset()) -> int | None:
+    """Seconds of lag this table must meet; DOWNSTREAM takes its consumers' (reference 3.2).
+
+    None means nothing will ever refresh it on a schedule: a DOWNSTREAM table that
+    no running dynamic table reads.
+    """
+    if dt.scheduling_state != "RUNNING":
+        return None
+    if dt.lag_seconds is not None:
+        return dt.lag_seconds
+    lags = [
+        lag
+        for c in consumers(engine, dt.key)
+        if c.key not in _seen and (lag := effective_lag(engine, c, _seen | {dt.key})) is not None
+    ]
+    return min(lags) if lags else None
+
+
+def upstream(engine: Engine, key: Key) -> list[Key]:
+    """Dynamic tables ``key`` reads, directly or not, in dependency order."""
+    out: list[Key] = []
+
+    def visit(k: Key) -> None:
+        for inp in engine.catalog.dynamic_tables[k].inputs:
+            ik = (inp[0], inp[1])
+            if ik in engine.catalog.dynamic_tables and ik not in out:
+                visit(ik)
+                out.append(ik)
+
+    visit(key)
+    return out
+
+
+def topo_order(engine: Engine, keys: list[Key]) -> list[Key]:
+    ordered: list[Key] = []
+    for k in sorted(keys):
+        for u in [*upstream(engine, k), k]:
+            if u in keys and u not in ordered:
+                ordered.append(u)
+    return ordered
+
+
+def is_due(engine: Engine, dt: DynamicTableState, now: datetime) -> bool:
+    """Due when half the effective lag has passed since the data timestamp.
+
+    Refreshing at half the target keeps the actual lag under it, as Snowflake's
+    scheduler does by refreshing "somewhat more often" than the lag.
+    """
+    lag = effective_lag(engine, dt)
+    if lag is None:
+        return False
+    if dt.data_timestamp is None:
+        return True
+    return now >= dt.data_timestamp + timedelta(seconds=lag / 2)
+
+
+def refresh_now(
+    engine: Engine,
+    keys: list[Key],
+    trigger: str,
+    *,
+    raise_on_failure: bool = False,
+    initial_action: str | None = None,
+) -> dict[Key, tuple[str, str]]:
+    """Refresh ``keys`` and the dynamic tables upstream of them, in dependency order."""
+    wanted: list[Key] = []
+    for k in keys:
+        for u in [*upstream(engine, k), k]:
+            if u not in wanted:
+                wanted.append(u)
+    results = refresh_group(engine, topo_order(engine, wanted), trigger, initial_action=initial_action, targets=keys)
+    if raise_on_failure:
+        for k in keys:
+            state, _ = results.get(k, ("SKIPPED", ""))
+            if state not in {"SUCCEEDED"}:
+                msg = history.last_refresh_error(engine, k) or state
+                raise SqlError(f"Dynamic table {k[1]} refresh {state}: {msg}")
+    return results
+
+
+def refresh_group(
+    engine: Engine,
+    ordered: list[Key],
+    trigger: str,
+    *,
+    initial_action: str | None = None,
+    targets: list[Key] | None = None,
+) -> dict[Key, tuple[str, str]]:
+    """Refresh in order at one shared data timestamp (reference 3.5)."""
+    data_ts = engine.now()
+    results: dict[Key, tuple[str, str]] = {}
+    failed: set[Key] = set()
+    for key in ordered:
+        dt = engine.catalog.dynamic_tables[key]
+        ups = [(i[0], i[1]) for i in dt.inputs if (i[0], i[1]) in engine.catalog.dynamic_tables]
+        bad = [u for u in ups if u in failed]
+        action = initial_action if (targets is None or key in targets) else None
+        if bad:
+            history.record_refresh(
+                engine, dt, "UPSTREAM_FAILED", "NO_DATA", trigger, data_ts, data_ts,
+                code="UPSTREAM_FAILURE", message="Skipped refreshing because an input dynamic table failed.",
+            )  # fmt: skip
+            failed.add(key)
+            results[key] = ("UPSTREAM_FAILED", "NO_DATA")
+            continue
+        state, act = refresh_one(engine, dt, data_ts, trigger, action)
+        results[key] = (state, act)
+        if state != "SUCCEEDED":
+            failed.add(key)
+    return results
+
+
+def _input_versions(engine: Engine, dt: DynamicTableState) -> dict[str, int]:
+    return {
+        f"{s}.{n}": engine.catalog.versions.get((s, n), 0) for s, n in (tuple(i) for i in dt.inputs)
+    }
+
+
+def refresh_one(
+    engine: Engine,
+    dt: DynamicTableState,
+    data_ts: datetime,
+    trigger: str,
+    action: str | None = None,
+) -> tuple[str, str]:
+    """One refresh: NO_DATA if no input changed, else a full recompute (3.5)."""
+    started = engine.now()
+    t0 = time.perf_counter()
+    versions = _input_versions(engine, dt)
+    if dt.initialized and action is None and versions == dt.input_versions:
+        with engine._txn():
+            dt.data_timestamp = data_ts
+            dt.consecutive_failures = 0
+            engine.catalog.save(dt)
+            history.record_refresh(engine, dt, "SUCCEEDED", "NO_DATA", trigger, data_ts, started)
+        return "SUCCEEDED", "NO_DATA"
+    act = action or ("INITIALIZE" if not dt.initialized else "FULL")
+    try:
+        with engine._txn():
+            stats = _recompute(engine, dt)
+            stats["executionTimeMs"] = int((time.perf_counter() - t0) * 1000)
+            dt.data_timestamp = data_ts
+            dt.input_versions = versions
+            dt.initialized = True
+            dt.consecutive_failures = 0
+            engine.catalog.save(dt)
+            if stats["numInsertedRows"] or stats["numDeletedRows"] or act != "FULL":
+                engine.catalog.set_version(dt.key, engine._next_version(), engine.now())
+            history.record_refresh(engine, dt, "SUCCEEDED", act, trigger, data_ts, started, stats=stats)
+        return "SUCCEEDED", act
+    except MovieCdcError as exc:
+        with engine._txn():
+            dt = engine.catalog.dynamic_tables.get(dt.key, dt)
+            if trigger == "SCHEDULED":
+                dt.consecutive_failures += 1
+            engine.catalog.save(dt)
+            history.record_refresh(
+                engine, dt, "FAILED", act, trigger, data_ts, started,
+                code=getattr(exc, "code", "100038"), message=exc.message,
+            )  # fmt: skip
+            if dt.consecutive_failures >= DT_FAILURES_BEFORE_SUSPEND:
+                suspend_dynamic_table(engine, dt, "SUSPENDED_DUE_TO_ERRORS")
+        return "FAILED", act
+
+
+def _recompute(engine: Engine, dt: DynamicTableState) -> dict[str, int]:
+    """Full refresh: recompute the query and replace the rows that changed."""
+    from moviecdc.emulator import translate as tr
+    from moviecdc.emulator.objects import in_schema
+
+    with in_schema(engine, dt.schema):
+        sql, _, ctx = engine._translate(tr.parse(dt.query), None)
+    if ctx.streams:
+        raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
+    fq = engine._fq(dt.key)
+    cols = ""
+    if dt.columns:
+        cols = "(" + ", ".join('"' + c.replace('"', '""') + '"' for c in dt.columns) + ")"
+    tmp = f'"_mcdc_new_{dt.name.lower()}"'.replace(" ", "_")
+    con = engine.con
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT * FROM ({sql}) AS _q{cols}")
+    except Exception as exc:
+        raise SqlError(str(exc).splitlines()[0]) from exc
+    ins = con.execute(f"SELECT count(*) FROM (SELECT * FROM {tmp} EXCEPT ALL SELECT * FROM {fq})").fetchone()
+    dele = con.execute(f"SELECT count(*) FROM (SELECT * FROM {fq} EXCEPT ALL SELECT * FROM {tmp})").fetchone()
+    n_ins, n_del = (ins[0] if ins else 0), (dele[0] if dele else 0)
+    if n_ins or n_del:
+        con.execute(f"DELETE FROM {fq}")
+        con.execute(f"INSERT INTO {fq} SELECT * FROM {tmp}")
+    con.execute(f"DROP TABLE {tmp}")
+    return {"numInsertedRows": int(n_ins), "numDeletedRows": int(n_del)}
+
+
+def suspend_dynamic_table(engine: Engine, dt: DynamicTableState, reason: str) -> None:
+    """Suspend a table and everything downstream of it (reference 3.5)."""
+    dt.scheduling_state = "SUSPENDED"
+    dt.suspended_reason = reason
+    dt.last_suspended_on = engine.now()
+    engine.catalog.save(dt)
+    for c in consumers(engine, dt.key):
+        if c.scheduling_state == "RUNNING":
+            up_reason = "UPSTREAM_" + ("USER_SUSPENDED" if reason == "USER_SUSPENDED" else "SUSPENDED_DUE_TO_ERRORS")
+            suspend_dynamic_table(engine, c, up_reason)
+
+
+def resume_dynamic_table(engine: Engine, dt: DynamicTableState) -> None:
+    dt.scheduling_state = "RUNNING"
+    dt.suspended_reason = None
+    dt.consecutive_failures = 0
+    engine.catalog.save(dt)
+    for c in consumers(engine, dt.key):
+        if c.scheduling_state == "SUSPENDED" and (c.suspended_reason or "").startswith("UPSTREAM_"):
+            resume_dynamic_table(engine, c)
+
+
+# -------------------------------------------------------------- scheduler
+def run_pending(engine: Engine, *, catch_up: bool = False) -> PassReport:
+    """One scheduler pass: due task runs, then due refreshes in dependency order.
+
+    With ``catch_up`` (``moviecdc run --once``) it is as if enough time had passed
+    for every schedule and lag: every started root task runs now (its WHEN is
+    evaluated), then every dynamic table that would refresh on its own refreshes.
+    A DOWNSTREAM table that no dynamic table reads is left alone, as on Snowflake.
+    """
+    report = PassReport()
+    now = engine.now()
+    with engine._txn():
+        refresh_staleness(engine)
+    roots = sorted(
+        (t for t in engine.catalog.tasks.values() if t.state == "started" and not t.after),
+        key=lambda t: (t.schema, t.name),
+    )
+    for task in roots:
+        slot: datetime | None
+        source = "SCHEDULE"
+        if catch_up:
+            slot = now
+        elif task.schedule is not None and task.anchor is not None:
+            after = max(task.anchor, task.last_slot or task.anchor)
+            slot = parse_schedule(task.schedule).latest_slot(task.anchor, after, now)
+        elif task.when and "STREAM_HAS_DATA" in task.when.upper():
+            last = task.last_slot or task.anchor or now
+            slot = now if now - last >= TRIGGERED_MIN_INTERVAL or task.last_slot is None else None
+            source = "TRIGGER"
+        else:
+            slot = None
+        if slot is None:
+            continue
+        state = run_graph(engine, task, slot, source)
+        report.tasks.append((f"{task.schema}.{task.name}", state))
+    dts = engine.catalog.dynamic_tables
+    if catch_up:
+        due = [k for k, dt in dts.items() if effective_lag(engine, dt) is not None]
+    else:
+        due = [k for k, dt in dts.items() if is_due(engine, dt, now)]
+    if due:
+        wanted: list[Key] = []
+        for k in due:
+            for u in [*upstream(engine, k), k]:
+                if u not in wanted and dts[u].scheduling_state == "RUNNING":
+                    wanted.append(u)
+        results = refresh_group(engine, topo_order(engine, wanted), "SCHEDULED")
+        for k, (state, act) in results.items():
+            report.refreshes.append((f"{k[0]}.{k[1]}", state, act))
+    return report
+
+
+def describe_lag(engine: Engine, dt: DynamicTableState) -> dict[str, object]:
+    """Target vs actual lag for status reports."""
+    eff = effective_lag(engine, dt)
+    now = engine.now()
+    actual = (now - dt.data_timestamp).total_seconds() if dt.data_timestamp else None
+    return {"effective_lag_sec": eff, "actual_lag_sec": actual}
+
+
+def json_dumps(obj: object) -> str:
+    return json.dumps(obj, default=str)

@@ -1,0 +1,127 @@
+"""Change tracking and standard/append-only streams on DuckDB (reference section 1).
+
+A tracked table keeps its rows in ``_moviecdc.t<tid>`` with a hidden ``_row_id``;
+the user's table name becomes a view without it. Every INSERT, UPDATE, DELETE or
+TRUNCATE appends row images to ``_moviecdc.t<tid>_log``: ``_is_insert = FALSE``
+for the image before the statement, ``TRUE`` for the image after, all stamped
+with the statement's version. A stream is an offset (a version); reading it nets
+the log between its offset and the reader's version per row id (1.3), so reading
+costs in proportion to the changes, not to the table.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+from moviecdc.emulator.catalog import SCHEMA, TrackedTable
+
+
+def q(name: str) -> str:
+    """Quote a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def row_id_sql(tt: TrackedTable, col: str = "_row_id") -> str:
+    """METADATA$ROW_ID: 40 hex digits, stable for the life of the row (1.2)."""
+    return f"printf('%08x%032x', {tt.tid}, {col})"
+
+
+def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False) -> str:
+    """DuckDB SQL of the change set between versions ``v0`` (exclusive) and ``v1``.
+
+    Implements the net-change table of reference 1.3: per row id, the first image
+    in the interval says whether the row existed at ``v0`` (a before-image) and the
+    last says whether it exists at ``v1`` (an after-image). Existed and exists →
+    DELETE + INSERT pair with ISUPDATE; only existed → DELETE; only exists →
+    INSERT; neither → nothing. Append-only streams return each row inserted in the
+    interval with the values it was inserted with, even if later changed or deleted.
+    """
+    cols = tt.columns
+    pick = ", ".join(f"{{a}}.{q(c)}" for c in cols)
+    meta = ('"METADATA$ACTION"', '"METADATA$ISUPDATE"', '"METADATA$ROW_ID"')
+    window = f"SELECT * FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    if append_only:
+        return (
+            f"SELECT {pick.format(a='f')}, 'INSERT' AS {meta[0]}, FALSE AS {meta[1]},"
+            f" {row_id_sql(tt, 'f._row_id')} AS {meta[2]} FROM ({window}"
+            " QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1)"
+            " AS f WHERE f._is_insert"
+        )
+    return (
+        f"WITH c AS ({window}),"
+        " f AS (SELECT * FROM c QUALIFY row_number() OVER"
+        " (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1),"
+        " l AS (SELECT * FROM c QUALIFY row_number() OVER"
+        " (PARTITION BY _row_id ORDER BY _version DESC, _is_insert DESC) = 1)"
+        f" SELECT {pick.format(a='f')}, 'DELETE' AS {meta[0]}, l._is_insert AS {meta[1]},"
+        f" {row_id_sql(tt, 'f._row_id')} AS {meta[2]}"
+        " FROM f JOIN l ON f._row_id = l._row_id WHERE NOT f._is_insert"
+        f" UNION ALL SELECT {pick.format(a='l')}, 'INSERT' AS {meta[0]},"
+        f" NOT f._is_insert AS {meta[1]}, {row_id_sql(tt, 'l._row_id')} AS {meta[2]}"
+        " FROM l JOIN f ON f._row_id = l._row_id WHERE l._is_insert"
+    )
+
+
+def has_changes_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """SYSTEM$STREAM_HAS_DATA: any logged change in the interval (1.6).
+
+    Like Snowflake it may say TRUE when the changes net to nothing (a row inserted
+    and deleted again), and never says FALSE when there is data.
+    """
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {tt.log}"
+        f" WHERE _version > {int(v0)} AND _version <= {int(v1)})"
+    )
+
+
+def physical_ddl(table_ddl: str, tt: TrackedTable) -> tuple[str, list[str], list[str]]:
+    """From DuckDB's CREATE TABLE of a user table, the DDL of its tracked twin.
+
+    Returns (ddl, all column names, insertable column names).
+    """
+    create = sqlglot.parse_one(table_ddl, read="duckdb")
+    assert isinstance(create, exp.Create) and isinstance(create.this, exp.Schema)
+    schema = create.this
+    columns: list[str] = []
+    insertable: list[str] = []
+    for coldef in schema.expressions:
+        if not isinstance(coldef, exp.ColumnDef):
+            continue  # table constraints are not carried over
+        columns.append(coldef.name)
+        generated = any(
+            isinstance(c.kind, exp.GeneratedAsIdentityColumnConstraint | exp.ComputedColumnConstraint)
+            for c in coldef.constraints
+        )
+        if not generated:
+            insertable.append(coldef.name)
+        # uniqueness is not enforced by Snowflake; keep DuckDB from enforcing it either
+        coldef.set(
+            "constraints",
+            [
+                c
+                for c in coldef.constraints
+                if not isinstance(c.kind, exp.PrimaryKeyColumnConstraint | exp.UniqueColumnConstraint)
+            ],
+        )
+    schema.set(
+        "expressions",
+        [
+            exp.ColumnDef(
+                this=exp.to_identifier("_row_id"),
+                kind=exp.DataType.build("BIGINT"),
+                constraints=[
+                    exp.ColumnConstraint(
+                        kind=exp.DefaultColumnConstraint(
+                            this=sqlglot.parse_one(f"nextval('{SCHEMA}.row_ids')", read="duckdb")
+                        )
+                    )
+                ],
+            ),
+            *[e for e in schema.expressions if isinstance(e, exp.ColumnDef)],
+        ],
+    )
+    schema.set("this", exp.to_table(f'{SCHEMA}."t{tt.tid}"', dialect="duckdb"))
+    create.set("exists", False)
+    create.set("replace", False)
+    return create.sql(dialect="duckdb"), columns, insertable
