@@ -1,0 +1,32 @@
+"""Targets: ``connect(settings)`` returns the Warehouse for ``settings.target``."""
+
+from __future__ import annotations
+
+from moviecdc.config import Settings
+from moviecdc.emulator.clock import Clock
+from moviecdc.warehouse.base import Rows, Warehouse
+
+
+def connect(settings: Settings, *, command: str = "moviecdc", clock: Clock | None = None) -> Warehouse:
+    """Open the configured target.
+
+    Args:
+        settings: the resolved settings.
+        command: the moviecdc command, used as the Snowflake QUERY_TAG.
+        clock: the local engine's clock (tests); ignored for Snowflake.
+
+    Returns:
+        A connected Warehouse; close it when done.
+    """
+    if settings.target == "snowflake":
+        from moviecdc.warehouse.snowflake import SnowflakeWarehouse
+
+        return SnowflakeWarehouse(settings, query_tag=f"moviecdc:{command}")
+    from moviecdc.warehouse.local import LocalWarehouse
+
+    return LocalWarehouse(
+        settings.db_path, database=settings.database, schema=settings.schema, clock=clock
+    )
+
+
+__all__ = ["Rows", "Warehouse", "connect"]

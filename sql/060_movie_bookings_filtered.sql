@@ -1,0 +1,62 @@
+-- The current state of every source row, rebuilt from the change events: the newest
+-- image of each source_row_id, dropped when that image is a delete. An update's
+-- DELETE half is never the newest image: its INSERT half shares the timestamp and
+-- sorts after it. Invalid rows are kept and flagged, so the data-quality score can
+-- count them. TARGET_LAG = DOWNSTREAM: refreshed when movie_booking_insights needs it.
+CREATE OR ALTER DYNAMIC TABLE {{ ns }}.movie_bookings_filtered
+    TARGET_LAG = DOWNSTREAM
+    WAREHOUSE = {{ warehouse }}
+    REFRESH_MODE = INCREMENTAL
+    COMMENT = 'Current state of each booking with derived fields'
+AS
+WITH latest AS (
+    SELECT *
+    FROM {{ ns }}.movie_booking_cdc_events
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY source_row_id
+        ORDER BY change_timestamp DESC, change_action DESC) = 1
+),
+current_rows AS (
+    SELECT
+        *,
+        COALESCE(
+            booking_id IS NOT NULL AND customer_id IS NOT NULL AND movie_id IS NOT NULL
+            AND booking_date IS NOT NULL AND status IN ('BOOKED', 'CANCELLED')
+            AND ticket_count > 0 AND ticket_price > 0,
+            FALSE) AS is_valid_booking
+    FROM latest
+    WHERE change_action = 'INSERT'
+)
+SELECT
+    source_row_id,
+    booking_id,
+    customer_id,
+    movie_id,
+    booking_date,
+    status,
+    ticket_count,
+    ticket_price,
+    total_amount,
+    created_at,
+    updated_at,
+    IFF(is_update, 'UPDATE', 'INSERT') AS last_change_type,
+    change_timestamp AS last_change_timestamp,
+    CAST(booking_date AS DATE) AS booking_day,
+    HOUR(booking_date) AS booking_hour,
+    DAYOFWEEK(booking_date) AS booking_day_of_week,   -- 0 = Sunday
+    CASE status WHEN 'BOOKED' THEN 'ACTIVE' WHEN 'CANCELLED' THEN 'INACTIVE' END
+        AS booking_status_category,
+    CASE
+        WHEN ticket_count = 1 THEN 'SINGLE'
+        WHEN ticket_count BETWEEN 2 AND 4 THEN 'GROUP'
+        WHEN ticket_count >= 5 THEN 'LARGE_GROUP'
+    END AS booking_size_category,
+    CASE
+        WHEN ticket_price < 10 THEN 'BUDGET'
+        WHEN ticket_price <= 20 THEN 'STANDARD'
+        WHEN ticket_price > 20 THEN 'PREMIUM'
+    END AS price_category,
+    is_valid_booking,
+    IFF(is_valid_booking AND status = 'BOOKED', total_amount, 0) AS active_revenue,
+    IFF(is_valid_booking AND status = 'CANCELLED', total_amount, 0) AS lost_revenue
+FROM current_rows;

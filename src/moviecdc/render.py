@@ -1,0 +1,161 @@
+"""Render the SQL templates: Jinja over Snowflake SQL, applied in file-name order.
+
+Templates live in ``sql/`` (shipped inside the package); ``--sql-dir`` points at a
+user's own copy. Rendering is strict: an undefined variable is an error, and the
+variables that name objects are validated as identifiers before any template sees
+them, so a value such as ``x; DROP TABLE y`` can never reach the SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from moviecdc.config import Settings
+from moviecdc.emulator.schedule import parse_schedule, parse_target_lag
+from moviecdc.errors import ConfigError, SqlError, TemplateError
+from moviecdc.sqlsplit import Statement, split_statements
+
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
+QUOTED_IDENT_RE = re.compile(r'^"[^"\x00-\x1f]{1,255}"$')
+IDENTIFIER_VARS = ("database", "schema", "warehouse")
+
+
+@dataclass(frozen=True)
+class RenderedScript:
+    """One rendered template."""
+
+    name: str
+    sql: str
+    checksum: str  # sha256 of the rendered SQL
+    statements: tuple[Statement, ...]
+
+
+def template_dir() -> Path:
+    """The packaged templates (or the source tree's ``sql/`` when run from a checkout)."""
+    packaged = resources.files("moviecdc") / "sql"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "sql"
+
+
+def ident(value: object, what: str = "identifier") -> str:
+    """Validate a Snowflake identifier (plain, or double-quoted); return it unchanged.
+
+    Raises:
+        ConfigError: the value is not a valid identifier.
+    """
+    text = str(value)
+    if IDENT_RE.match(text) or QUOTED_IDENT_RE.match(text):
+        return text
+    raise ConfigError(
+        f"invalid {what} {text!r}: use letters, digits, _ and $ (not starting with a digit),"
+        ' or a double-quoted name without quotes inside'
+    )
+
+
+def literal(value: object) -> str:
+    """A Snowflake string literal (quotes and backslashes escaped)."""
+    text = str(value).replace("\\", "\\\\").replace("'", "''")
+    return f"'{text}'"
+
+
+def template_variables(settings: Settings, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables templates see: settings, then ``--var`` overrides, validated.
+
+    Raises:
+        ConfigError: an identifier, schedule or target lag is invalid.
+    """
+    values: dict[str, str] = {
+        "database": settings.database,
+        "schema": settings.schema,
+        "warehouse": settings.warehouse,
+        "task_schedule": settings.task_schedule,
+        "target_lag": settings.target_lag,
+    }
+    values.update(settings.variables)
+    values.update(overrides or {})
+    for key in IDENTIFIER_VARS:
+        values[key] = ident(values[key], key)
+    try:
+        values["task_schedule"] = parse_schedule(values["task_schedule"]).describe()
+        lag = parse_target_lag(values["target_lag"])
+    except SqlError as exc:
+        raise ConfigError(exc.message) from None
+    if lag.is_downstream:
+        raise ConfigError(
+            "target_lag = DOWNSTREAM on movie_booking_insights would never refresh it:"
+            " nothing reads it. Give it a duration such as '2 minutes'"
+        )
+    values["target_lag"] = lag.describe()
+    for key, value in values.items():
+        if "'" in value or "\n" in value or ";" in value:
+            raise ConfigError(f"invalid value for {key}: quotes, ';' and newlines are not allowed")
+    values["ns"] = f"{values['database']}.{values['schema']}"
+    return values
+
+
+def list_templates(sql_dir: Path) -> list[Path]:
+    """The ``*.sql`` templates of ``sql_dir`` in apply order (file name order)."""
+    if not sql_dir.is_dir():
+        raise ConfigError(f"SQL template directory {sql_dir} does not exist")
+    files = sorted(p for p in sql_dir.glob("*.sql") if p.is_file())
+    if not files:
+        raise ConfigError(f"no .sql templates in {sql_dir}")
+    return files
+
+
+def render_all(sql_dir: Path | None, variables: Mapping[str, str]) -> list[RenderedScript]:
+    """Render every template of ``sql_dir`` (default: the packaged ones).
+
+    Args:
+        sql_dir: directory of ``NNN_name.sql`` templates, or None for the packaged set.
+        variables: values for the templates (see :func:`template_variables`).
+
+    Returns:
+        The rendered scripts in apply order.
+
+    Raises:
+        TemplateError: a template is invalid, uses an undefined variable, renders to
+            nothing, or contains SQL that cannot be split into statements.
+    """
+    directory = sql_dir or template_dir()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["ident"] = ident
+    env.filters["literal"] = literal
+    scripts: list[RenderedScript] = []
+    for path in list_templates(directory):
+        try:
+            sql = env.get_template(path.name).render(**variables)
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"{path.name}: {exc.message}", hint="pass it with --var KEY=VALUE") from None
+        except jinja2.TemplateError as exc:
+            line = getattr(exc, "lineno", None)
+            where = f" line {line}" if line else ""
+            raise TemplateError(f"{path.name}{where}: {exc.message or exc}") from None
+        try:
+            statements = tuple(split_statements(sql))
+        except SqlError as exc:
+            raise TemplateError(f"{path.name}: {exc.message}") from None
+        if not statements:
+            raise TemplateError(f"{path.name} renders to no SQL statement")
+        scripts.append(
+            RenderedScript(
+                name=path.name,
+                sql=sql,
+                checksum=hashlib.sha256(sql.encode()).hexdigest(),
+                statements=statements,
+            )
+        )
+    return scripts
