@@ -1,0 +1,322 @@
+"""The ``moviecdc`` command line: thin commands over the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from moviecdc import __version__
+from moviecdc.config import Settings, load, parse_vars
+from moviecdc.errors import ConfigError, MovieCdcError
+
+@dataclass
+class App:
+    """What every command gets: the settings, built once from flags, env and .env."""
+
+    settings: Settings
+
+    def connect(self, command: str) -> Any:
+        from moviecdc.warehouse import connect
+
+        return connect(self.settings, command=command)
+
+    def scripts(self, sql_dir: Path | None, var: tuple[str, ...]) -> list[Any]:
+        from moviecdc.render import render_all, template_variables
+
+        return render_all(sql_dir, template_variables(self.settings, parse_vars(var)))
+
+    @property
+    def ns(self) -> str:
+        from moviecdc.render import ident
+
+        return f"{ident(self.settings.database, 'database')}.{ident(self.settings.schema, 'schema')}"
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--target", type=click.Choice(["local", "snowflake"]), default=None,
+              help="Where to run: the embedded local engine (default) or a Snowflake account.")
+@click.option("--connection", "connection_name", default=None, metavar="NAME",
+              help="A named Snowflake connection from connections.toml.")
+@click.option("--env-file", type=click.Path(path_type=Path), default=None,
+              help="Read settings from this file instead of ./.env.")
+@click.option("-v", "--verbose", is_flag=True, default=None, help="Show details and tracebacks.")
+@click.version_option(__version__, prog_name="moviecdc")
+@click.pass_context
+def cli(ctx: click.Context, target: str | None, connection_name: str | None,
+        env_file: Path | None, verbose: bool | None) -> None:  # fmt: skip
+    """Deploy, exercise and monitor the movie-bookings CDC pipeline.
+
+    The pipeline: raw_movie_bookings → stream → task → movie_booking_cdc_events →
+    movie_bookings_filtered → movie_booking_insights. The same SQL runs on the local
+    engine (default, no account needed) and on Snowflake (--target snowflake).
+    """
+    flags = {"target": target, "connection_name": connection_name, "verbose": verbose}
+    ctx.obj = App(load(flags, os.environ, env_file=env_file))
+
+
+# ----------------------------------------------------------------- deploy
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print the rendered SQL for the target; connect to nothing.")
+@click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Your own copy of the SQL templates.")
+@click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@pass_app
+def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...]) -> None:
+    """Render sql/ in order and apply it (idempotent: no row or pending change is lost)."""
+    from moviecdc import deploy as dep
+
+    scripts = app.scripts(sql_dir, var)
+    if dry_run:
+        for script in scripts:
+            click.echo(f"-- {script.name} (target: {app.settings.target})")
+            click.echo(";\n\n".join(s.sql for s in script.statements) + ";\n")
+        return
+    wh = app.connect("deploy")
+    try:
+        report = dep.deploy(wh, scripts, on_statement=lambda a: click.echo(
+            f"  {a.script}:{a.line}  {a.summary}", err=True) if app.settings.verbose else None)
+    finally:
+        wh.close()
+    click.echo(f"Deployed {len(scripts)} scripts ({len(report.applied)} statements) to "
+               f"{app.settings.target} {app.ns}.")
+
+
+@cli.command()
+@click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Your own copy of the SQL templates.")
+@click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
+@pass_app
+def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) -> int:
+    """Check the rendered SQL for the known traps, without connecting."""
+    from moviecdc.lint import lint_scripts
+
+    findings = lint_scripts(app.scripts(sql_dir, var))
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        for f in findings:
+            click.echo(f"{f.script}:{f.line}: {f.code} {f.message}")
+        click.echo(f"{len(findings)} problem(s) found." if findings else "No problems found.", err=True)
+    return 1 if findings else 0
+
+
+# --------------------------------------------------------------- simulate
+@cli.command()
+@click.option("--sample", is_flag=True, help="Load the five sample bookings (once).")
+@click.option("--bookings", type=click.IntRange(0, 100_000_000), default=0, help="Bulk-load N new bookings.")
+@click.option("--changes", type=click.IntRange(0, 100_000_000), default=0,
+              help="Apply N random changes (inserts, updates, cancellations, deletes, ...).")
+@click.option("--seed", type=int, default=None, help="Random seed: the same seed gives the same changes.")
+@click.option("--rate", type=click.IntRange(1, 1_000_000), default=None, help="Changes per second (continuous).")
+@click.option("--duration", type=click.FloatRange(0, 7 * 86400), default=None,
+              help="Seconds to keep generating at --rate (default: until Ctrl-C).")
+@click.option("--run-pipeline", is_flag=True, help="Local: catch the pipeline up after each batch.")
+@click.option("--json", "as_json", is_flag=True, help="Summary as JSON.")
+@pass_app
+def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | None,
+             rate: int | None, duration: float | None, run_pipeline: bool, as_json: bool) -> None:  # fmt: skip
+    """Seed sample bookings and generate booking changes."""
+    from moviecdc.simulate.session import SimulationPlan, run_simulation
+
+    if not (sample or bookings or changes or rate):
+        raise click.UsageError("nothing to do: give --sample, --bookings N, --changes N or --rate N")
+    if run_pipeline and app.settings.target != "local":
+        raise click.UsageError("--run-pipeline drives the local engine; Snowflake runs the pipeline itself")
+    plan = SimulationPlan(sample=sample, bookings=bookings, changes=changes, seed=seed,
+                          rate=rate, duration=duration, run_pipeline=run_pipeline)  # fmt: skip
+    stop = _stop_flag()
+    summary = run_simulation(app.settings, plan, app.ns, should_stop=stop)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        kinds = ", ".join(f"{k} {v}" for k, v in summary["changes"].items() if v)  # type: ignore[union-attr]
+        click.echo(f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
+                   f" {summary['bookings_loaded']}; changes: {summary['total_changes']}"
+                   f" ({kinds or 'none'}); {summary['rows_per_second']:.0f} rows/s;"
+                   f" seed {summary['seed']}.")
+
+
+def _stop_flag() -> Callable[[], bool]:
+    """Ctrl-C sets a flag: the current batch finishes cleanly, then we stop."""
+    stopped = {"flag": False}
+
+    def handler(signum: int, frame: object) -> None:
+        if stopped["flag"]:
+            raise KeyboardInterrupt
+        stopped["flag"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return lambda: stopped["flag"]
+
+
+# -------------------------------------------------------------------- run
+@cli.command()
+@click.option("--once", is_flag=True, help="One catch-up pass: every task runs now, then due refreshes.")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
+              help="Seconds between scheduler passes.")
+@pass_app
+def run(app: App, once: bool, interval: float) -> None:
+    """Run due tasks and dynamic-table refreshes (local loop until Ctrl-C)."""
+    from moviecdc import scheduler
+
+    if app.settings.target == "snowflake":
+        if not once:
+            raise ConfigError("Snowflake runs tasks and refreshes itself; use `run --once` to trigger them now")
+        wh = app.connect("run")
+        try:
+            for step, outcome in scheduler.run_snowflake_once(wh, app.ns).steps:
+                click.echo(f"{step}: {outcome}")
+        finally:
+            wh.close()
+        return
+
+    def show(report: Any) -> None:
+        for name, state in report.tasks:
+            click.echo(f"task {name}: {state}")
+        for name, state, action in report.refreshes:
+            click.echo(f"dynamic table {name}: {state} ({action})")
+
+    if once:
+        show(scheduler.run_local_pass(app.settings, catch_up=True))
+        return
+    click.echo(f"Scheduler running every {interval:g} s on {app.settings.db_path} (Ctrl-C to stop).", err=True)
+    scheduler.run_loop(app.settings, interval=interval, on_pass=show, should_stop=_stop_flag())
+
+
+# ----------------------------------------------------------------- status
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (stable keys).")
+@click.option("--check", is_flag=True, help="Exit 1 when anything is WARN or FAIL.")
+@click.option("--history", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="Task runs and refreshes to show per object.")
+@pass_app
+def status(app: App, as_json: bool, check: bool, history: int) -> int:
+    """Tasks, task history, streams, dynamic tables, refresh history, lag vs target."""
+    from moviecdc.status import collect_status
+    from moviecdc.status_view import render_status
+
+    wh = app.connect("status")
+    try:
+        report = collect_status(wh, app.settings.database, app.settings.schema, history=history)
+    finally:
+        wh.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(render_status(report, color=sys.stdout.isatty()))
+    return 1 if check and report.health != "OK" else 0
+
+
+# -------------------------------------------------------------------- sql
+@cli.command()
+@click.option("-q", "--query", default=None, help="SQL to run.")
+@click.option("-f", "--file", "file", type=click.File("r"), default=None, help="File of SQL statements.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format.")
+@pass_app
+def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
+    """Run SQL (Snowflake dialect) against the target."""
+    from moviecdc.output import format_rows
+    from moviecdc.sqlsplit import split_statements
+
+    if (query is None) == (file is None):
+        raise click.UsageError("give exactly one of -q SQL or -f FILE")
+    text = query if query is not None else file.read()
+    statements = split_statements(text)
+    if not statements:
+        raise click.UsageError("no SQL statement given")
+    wh = app.connect("sql")
+    try:
+        for stmt in statements:
+            click.echo(format_rows(wh.execute(stmt.sql), fmt))
+    finally:
+        wh.close()
+
+
+# -------------------------------------------------------------- dashboard
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@pass_app
+def dashboard(app: App, port: int) -> None:
+    """Start the Streamlit dashboard on the target (read-only)."""
+    from moviecdc.dashboard.launch import launch
+
+    sys.exit(launch(app.settings, port))
+
+
+# --------------------------------------------------------------- teardown
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--var", multiple=True, metavar="KEY=VALUE")
+@pass_app
+def teardown(app: App, yes: bool, sql_dir: Path | None, var: tuple[str, ...]) -> None:
+    """Drop every object that deploy created (data included)."""
+    from moviecdc.deploy import teardown as drop_all
+    from moviecdc.deploy import teardown_statements
+
+    scripts = app.scripts(sql_dir, var)
+    if not yes:
+        for stmt in teardown_statements(scripts):
+            click.echo(f"  {stmt}", err=True)
+        if not sys.stdin.isatty():
+            raise click.UsageError("refusing to drop objects without a terminal to confirm: pass --yes")
+        click.confirm(f"Drop these objects from {app.settings.target} {app.ns}?", abort=True)
+    wh = app.connect("teardown")
+    try:
+        done = drop_all(wh, scripts)
+    finally:
+        wh.close()
+    click.echo(f"Dropped {sum(s.startswith('DROP') for s in done)} objects from {app.ns}.")
+
+
+# ------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning errors into one line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args or os.environ.get("MOVIECDC_VERBOSE", "") in {"1", "true"}
+    try:
+        rv = cli.main(args=args, prog_name="moviecdc", standalone_mode=False)
+    except click.exceptions.Abort:
+        _err("Aborted.")
+        sys.exit(130 if not sys.stdin.isatty() else 1)
+    except KeyboardInterrupt:
+        _err("Interrupted.")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except MovieCdcError as exc:
+        _err(f"Error: {exc}")
+        if verbose:
+            traceback.print_exc()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: keep it to one line unless asked
+        _err(f"Error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+             " (run with -v for details)")
+        if verbose:
+            traceback.print_exc()
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+

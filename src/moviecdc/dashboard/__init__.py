@@ -1,0 +1,1 @@
+"""The Streamlit dashboard (installed with the ``dashboard`` extra)."""

@@ -1,0 +1,375 @@
+"""Pipeline status, hop by hop, from the same monitoring SQL on both targets.
+
+Everything here is read-only and uses only what a Snowflake account answers too:
+SHOW STREAMS / TASKS / DYNAMIC TABLES, SYSTEM$STREAM_HAS_DATA, and the
+INFORMATION_SCHEMA.TASK_HISTORY and DYNAMIC_TABLE_REFRESH_HISTORY table functions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import sqlglot
+from sqlglot import exp
+
+from moviecdc.emulator.schedule import parse_target_lag
+from moviecdc.errors import MovieCdcError, SqlError
+from moviecdc.render import literal
+from moviecdc.warehouse.base import Warehouse
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+_RANK = {OK: 0, WARN: 1, FAIL: 2}
+SOURCE = "raw_movie_bookings"
+EVENTS = "movie_booking_cdc_events"
+LOCAL_NOTES = (
+    "local engine: dynamic tables are refreshed by full recompute (REFRESH_ACTION FULL);"
+    " refresh_mode shows what Snowflake would choose",
+    "local engine: tasks and refreshes run only while `moviecdc run` is running"
+    " (or once with `moviecdc run --once`)",
+)
+
+
+@dataclass
+class Finding:
+    level: str
+    object: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"level": self.level, "object": self.object, "message": self.message}
+
+
+@dataclass
+class StatusReport:
+    """Everything ``moviecdc status`` shows; ``as_dict`` has the stable JSON keys."""
+
+    target: str
+    namespace: str
+    generated_at: datetime
+    source: dict[str, object] = field(default_factory=dict)
+    streams: list[dict[str, object]] = field(default_factory=list)
+    tasks: list[dict[str, object]] = field(default_factory=list)
+    events: dict[str, object] = field(default_factory=dict)
+    dynamic_tables: list[dict[str, object]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def health(self) -> str:
+        worst = max((_RANK[f.level] for f in self.findings), default=0)
+        return [OK, WARN, FAIL][worst]
+
+    def as_dict(self) -> dict[str, object]:
+        return _jsonable(
+            {
+                "target": self.target,
+                "namespace": self.namespace,
+                "generated_at": self.generated_at,
+                "health": self.health,
+                "source": self.source,
+                "streams": self.streams,
+                "tasks": self.tasks,
+                "events": self.events,
+                "dynamic_tables": self.dynamic_tables,
+                "findings": [f.as_dict() for f in self.findings],
+                "notes": self.notes,
+            }
+        )  # type: ignore[return-value]
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "is_finite"):  # Decimal
+        return float(value)  # type: ignore[arg-type]
+    return value
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _bool(value: object) -> bool:
+    return str(value).lower() in {"true", "1"}
+
+
+def collect_status(
+    wh: Warehouse,
+    database: str,
+    schema: str,
+    *,
+    history: int = 5,
+    now: datetime | None = None,
+) -> StatusReport:
+    """Read the pipeline's state from the target.
+
+    Args:
+        wh: an open warehouse.
+        database: the pipeline's database.
+        schema: the pipeline's schema.
+        history: how many task runs and refreshes to show per object.
+        now: the time to measure lag against (default: the clock now).
+
+    Returns:
+        The report, with findings graded OK / WARN / FAIL.
+    """
+    ns = f"{database}.{schema}"
+    now = now or datetime.now(UTC)
+    report = StatusReport(target=wh.target, namespace=ns, generated_at=now)
+    if wh.target == "local":
+        report.notes.extend(LOCAL_NOTES)
+    _source(wh, ns, report)
+    _streams(wh, ns, report)
+    _tasks(wh, ns, database, report, history)
+    _events(wh, ns, report)
+    _dynamic_tables(wh, ns, database, report, history, now)
+    return report
+
+
+def _safe_count(wh: Warehouse, sql: str) -> tuple[object, object] | None:
+    try:
+        res = wh.execute(sql)
+    except SqlError:
+        return None
+    return (res.rows[0][0], res.rows[0][1]) if res.rows else None
+
+
+def _source(wh: Warehouse, ns: str, report: StatusReport) -> None:
+    got = _safe_count(wh, f"SELECT COUNT(*), MAX(updated_at) FROM {ns}.{SOURCE}")
+    if got is None:
+        report.source = {"table": f"{ns}.{SOURCE}", "exists": False}
+        report.findings.append(Finding(FAIL, SOURCE, "source table missing: run `moviecdc deploy`"))
+        return
+    report.source = {"table": f"{ns}.{SOURCE}", "exists": True, "rows": got[0], "last_change": got[1]}
+
+
+def _events(wh: Warehouse, ns: str, report: StatusReport) -> None:
+    got = _safe_count(wh, f"SELECT COUNT(*), MAX(change_timestamp) FROM {ns}.{EVENTS}")
+    if got is None:
+        report.events = {"table": f"{ns}.{EVENTS}", "exists": False}
+        report.findings.append(Finding(FAIL, EVENTS, "events table missing: run `moviecdc deploy`"))
+        return
+    report.events = {"table": f"{ns}.{EVENTS}", "exists": True, "rows": got[0], "newest_change": got[1]}
+
+
+def _streams(wh: Warehouse, ns: str, report: StatusReport) -> None:
+    for row in wh.execute(f"SHOW STREAMS IN SCHEMA {ns}").dicts():
+        name = str(row["name"])
+        stale = _bool(row.get("stale"))
+        stale_after = _aware(row.get("stale_after"))
+        info: dict[str, object] = {
+            "name": name,
+            "table": row.get("table_name"),
+            "mode": row.get("mode"),
+            "stale": stale,
+            "stale_after": stale_after,
+        }
+        if stale:
+            report.findings.append(
+                Finding(
+                    FAIL,
+                    name,
+                    "stream is stale: its unconsumed changes are lost. Recreate it with"
+                    " `DROP STREAM` + `moviecdc deploy`, then reload or reconcile the source",
+                )
+            )
+        else:
+            try:
+                info["has_data"] = bool(
+                    wh.execute(f"SELECT SYSTEM$STREAM_HAS_DATA({literal(ns + '.' + name)})").scalar()
+                )
+                info["pending_changes"] = wh.execute(f"SELECT COUNT(*) FROM {ns}.{name}").scalar()
+            except MovieCdcError as exc:
+                info["error"] = exc.message
+                report.findings.append(Finding(FAIL, name, f"stream cannot be read: {exc.message}"))
+            if stale_after is not None and stale_after - report.generated_at < timedelta(days=1):
+                report.findings.append(
+                    Finding(WARN, name, f"stream becomes stale at {stale_after.isoformat()}: consume it")
+                )
+        report.streams.append(info)
+
+
+def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history: int) -> None:
+    for row in wh.execute(f"SHOW TASKS IN SCHEMA {ns}").dicts():
+        name = str(row["name"])
+        runs = wh.execute(
+            f"SELECT STATE, SCHEDULED_TIME, QUERY_START_TIME, COMPLETED_TIME, ERROR_MESSAGE,"
+            f" SCHEDULED_FROM, SCHEMA_NAME FROM TABLE({database}.INFORMATION_SCHEMA.TASK_HISTORY("
+            f"TASK_NAME => {literal(name)}, RESULT_LIMIT => {max(1, min(history + 1, 10000))}))"
+            " ORDER BY SCHEDULED_TIME DESC"
+        ).dicts()
+        schema_name = ns.split(".")[-1].strip('"').upper()
+        runs = [r for r in runs if str(r.get("schema_name", "")).upper() == schema_name]
+        upcoming = [r for r in runs if r["state"] == "SCHEDULED"]
+        done = [r for r in runs if r["state"] != "SCHEDULED"][:history]
+        failures = 0
+        for r in done:
+            if r["state"] in {"FAILED", "FAILED_AND_AUTO_SUSPENDED"}:
+                failures += 1
+            elif r["state"] == "SUCCEEDED":
+                break
+        condition = row.get("condition")
+        info = {
+            "name": name,
+            "state": row.get("state"),
+            "schedule": row.get("schedule"),
+            "warehouse": row.get("warehouse"),
+            "condition": condition,
+            "last_suspended_reason": row.get("last_suspended_reason"),
+            "next_run": _aware(upcoming[0]["scheduled_time"]) if upcoming else None,
+            "consecutive_failures": failures,
+            "recent_runs": [
+                {
+                    "state": r["state"],
+                    "scheduled_time": _aware(r["scheduled_time"]),
+                    "completed_time": _aware(r["completed_time"]),
+                    "error": r.get("error_message"),
+                    "scheduled_from": r.get("scheduled_from"),
+                }
+                for r in done
+            ],
+        }
+        report.tasks.append(info)
+        if row.get("state") != "started":
+            reason = row.get("last_suspended_reason") or "suspended"
+            report.findings.append(
+                Finding(FAIL if reason == "SUSPENDED_DUE_TO_ERRORS" else WARN, name,
+                        f"task is suspended ({reason}): changes are not being copied;"
+                        " `moviecdc deploy` resumes it")
+            )  # fmt: skip
+        if not condition or "STREAM_HAS_DATA" not in str(condition).upper():
+            report.findings.append(
+                Finding(WARN, name, "task has no WHEN SYSTEM$STREAM_HAS_DATA guard: it wakes a"
+                        " warehouse on every run, data or not")
+            )  # fmt: skip
+        if done and done[0]["state"] in {"FAILED", "FAILED_AND_AUTO_SUSPENDED"}:
+            report.findings.append(
+                Finding(FAIL, name, f"last run failed ({failures} in a row): {done[0].get('error_message')}")
+            )
+
+
+def _inputs(text: str) -> set[str]:
+    """Upper-case table names a dynamic table's CREATE statement reads."""
+    body = text
+    idx = _top_level_as(text)
+    if idx is not None:
+        body = text[idx:]
+    try:
+        query = sqlglot.parse_one(body, read="snowflake")
+    except sqlglot.errors.ParseError:
+        return set()
+    ctes = {(c.alias or "").upper() for c in query.find_all(exp.CTE)}
+    return {t.name.upper() for t in query.find_all(exp.Table) if t.name.upper() not in ctes}
+
+
+def _top_level_as(text: str) -> int | None:
+    from moviecdc.emulator.ddl import parse_cdc
+
+    try:
+        stmt = parse_cdc(text)
+    except MovieCdcError:
+        return None
+    if stmt is None or not hasattr(stmt, "query"):
+        return None
+    return text.find(stmt.query)  # type: ignore[union-attr]
+
+
+def _dynamic_tables(
+    wh: Warehouse, ns: str, database: str, report: StatusReport, history: int, now: datetime
+) -> None:
+    rows = wh.execute(f"SHOW DYNAMIC TABLES IN SCHEMA {ns}").dicts()
+    inputs = {str(r["name"]).upper(): _inputs(str(r.get("text") or "")) for r in rows}
+    lags: dict[str, int | None] = {}
+    for r in rows:
+        try:
+            lags[str(r["name"]).upper()] = parse_target_lag(str(r.get("target_lag"))).seconds
+        except MovieCdcError:
+            lags[str(r["name"]).upper()] = None
+
+    def effective(name: str, seen: frozenset[str] = frozenset()) -> int | None:
+        if lags.get(name) is not None:
+            return lags[name]
+        found = [
+            e for other, ins in inputs.items()
+            if name in ins and other not in seen and (e := effective(other, seen | {name})) is not None
+        ]  # fmt: skip
+        return min(found) if found else None
+
+    for r in rows:
+        name = str(r["name"])
+        up = name.upper()
+        refreshes = wh.execute(
+            "SELECT STATE, STATE_MESSAGE, REFRESH_ACTION, REFRESH_TRIGGER, DATA_TIMESTAMP,"
+            " REFRESH_START_TIME, REFRESH_END_TIME, STATISTICS FROM TABLE("
+            f"{database}.INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY("
+            f"NAME => {literal(ns + '.' + name)}, RESULT_LIMIT => {max(1, min(history, 10000))}))"
+            " ORDER BY REFRESH_START_TIME DESC"
+        ).dicts()
+        data_ts = _aware(r.get("data_timestamp"))
+        eff = effective(up)
+        actual = (now - data_ts).total_seconds() if data_ts else None
+        info = {
+            "name": name,
+            "target_lag": r.get("target_lag"),
+            "effective_target_lag_sec": eff,
+            "refresh_mode": r.get("refresh_mode"),
+            "refresh_mode_reason": r.get("refresh_mode_reason"),
+            "scheduling_state": r.get("scheduling_state"),
+            "rows": r.get("rows"),
+            "data_timestamp": data_ts,
+            "actual_lag_sec": actual,
+            "recent_refreshes": [_refresh(x) for x in refreshes],
+        }
+        report.dynamic_tables.append(info)
+        consumers = [o for o, ins in inputs.items() if up in ins]
+        if str(r.get("target_lag")).upper() == "DOWNSTREAM" and not consumers:
+            report.findings.append(
+                Finding(FAIL, name, "TARGET_LAG = DOWNSTREAM and no dynamic table reads it:"
+                        " Snowflake never refreshes it; give it a duration")
+            )  # fmt: skip
+        if r.get("scheduling_state") != "RUNNING":
+            report.findings.append(Finding(WARN, name, "dynamic table is suspended"))
+        if refreshes and refreshes[0]["state"] in {"FAILED", "UPSTREAM_FAILED"}:
+            report.findings.append(
+                Finding(FAIL, name, f"last refresh {refreshes[0]['state']}: {refreshes[0].get('state_message')}")
+            )
+        if eff is not None and actual is not None and actual > eff:
+            report.findings.append(
+                Finding(WARN, name, f"{actual:.0f} s behind, target {eff} s: run the scheduler"
+                        " (`moviecdc run`)" if wh.target == "local" else f"{actual:.0f} s behind, target {eff} s")
+            )  # fmt: skip
+        if str(r.get("refresh_mode")).upper() == "FULL":
+            report.findings.append(
+                Finding(WARN, name, f"refresh mode FULL ({r.get('refresh_mode_reason')}):"
+                        " every refresh recomputes the whole table")
+            )  # fmt: skip
+
+
+def _refresh(x: Mapping[str, object]) -> dict[str, object]:
+    stats_raw = x.get("statistics")
+    stats: Mapping[str, object] = {}
+    if isinstance(stats_raw, str) and stats_raw:
+        stats = json.loads(stats_raw)
+    elif isinstance(stats_raw, Mapping):
+        stats = stats_raw
+    start, end = _aware(x.get("refresh_start_time")), _aware(x.get("refresh_end_time"))
+    return {
+        "state": x.get("state"),
+        "action": x.get("refresh_action"),
+        "trigger": x.get("refresh_trigger"),
+        "data_timestamp": _aware(x.get("data_timestamp")),
+        "start": start,
+        "duration_sec": (end - start).total_seconds() if start and end else None,
+        "rows_inserted": stats.get("numInsertedRows"),
+        "rows_deleted": stats.get("numDeletedRows"),
+        "message": x.get("state_message") or None,
+    }
