@@ -120,6 +120,7 @@ class Engine:
         self._in_txn = False
         self._user_txn = False
         self._read_version: int | None = None
+        self._pending_offsets: dict[Key, int] = {}
         self._stmt_ts: datetime | None = None
         self._ensure_schema(self.ctx.schema)
 
@@ -315,6 +316,12 @@ class Engine:
             return Rows(message="Statement executed successfully.")
         try:
             if commit:
+                for key, offset in self._pending_offsets.items():
+                    st = self.catalog.streams.get(key)
+                    if st is not None:
+                        st.offset = offset
+                        st.last_consumed_on = self.now()
+                        self.catalog.save(st)
                 self.con.commit()
             else:
                 self.con.rollback()
@@ -322,6 +329,7 @@ class Engine:
         finally:
             self._in_txn = self._user_txn = False
             self._read_version = None
+            self._pending_offsets = {}
         return Rows(message="Statement executed successfully.")
 
     def _use(self, expr: exp.Use) -> Rows:
@@ -629,7 +637,13 @@ class Engine:
         """Advance the offset of every stream a committed DML statement read (reference 1.4)."""
         read_at = self._read_version if self._read_version is not None else self.version
         for table in ctx.streams:
-            st = self.catalog.streams[self.resolve(table)]
+            key = self.resolve(table)
+            if self._user_txn:
+                # every read in an explicit transaction sees the same change set:
+                # the offset moves when the transaction commits (reference 1.5)
+                self._pending_offsets[key] = read_at
+                continue
+            st = self.catalog.streams[key]
             st.offset = read_at
             st.last_consumed_on = self.now()
             self.catalog.save(st)
