@@ -426,7 +426,10 @@ class Engine:
                 sql, bound, _ = self._translate(expr, None, ddl_stmt=True)
                 self._run(sql, bound)
             return Rows(message="Statement executed successfully.")
-        key = self.resolve(expr.this)
+        tables = expr.args.get("tables") or [expr.this]
+        if len(tables) != 1:
+            raise UnsupportedSqlError("drop one table per statement", statement=text)
+        key = self.resolve(tables[0])
         if key in self.catalog.dynamic_tables:
             raise SqlError(
                 f"'{key[1]}' is a dynamic table; use DROP DYNAMIC TABLE", statement=text
