@@ -58,6 +58,8 @@ class SnowflakeWarehouse:
             ConfigError: Missing settings, or the connector is not installed.
             ConnectionFailedError: The account was unreachable or refused the login.
         """
+        # settings first: a missing account is reported even without the connector
+        kwargs = snowflake_connect_args(settings, query_tag=query_tag)
         # Duck-typed: the real module or a test fake with connect() and errors.
         self._connector = cast(Any, connector if connector is not None else _import_connector())
         self._caught = _error_classes(self._connector)
@@ -70,7 +72,6 @@ class SnowflakeWarehouse:
             else f"connection {settings.connection_name!r}"
         )
         self._closed = False
-        kwargs = snowflake_connect_args(settings, query_tag=query_tag)
         try:
             self._conn: Any = self._connector.connect(**kwargs)
         except self._caught as exc:
