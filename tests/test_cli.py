@@ -18,7 +18,13 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {"MOVIECDC_DB": str(tmp_path / "db.duckdb"), "MOVIECDC_TARGET": "local"}
 
 
-def run(args: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str], *, input: str | None = None) -> tuple[int, str, str]:
+def run(
+    args: list[str],
+    env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    *,
+    input: str | None = None,
+) -> tuple[int, str, str]:
     """Run main() as the console script does: exit code, stdout, stderr."""
     import os
 
@@ -64,9 +70,23 @@ def test_main_job_end_to_end(env: dict[str, str], capsys: pytest.CaptureFixture[
     assert set(report) == {"target", "namespace", "generated_at", "health", "source", "streams",
                            "tasks", "events", "dynamic_tables", "findings", "notes"}  # fmt: skip
     assert report["streams"][0]["pending_changes"] == 0
-    code, out, _ = run(["sql", "-q", "SELECT SUM(total_bookings) AS n FROM movie_booking_insights", "--format", "json"], env, capsys)
+    code, out, _ = run(
+        [
+            "sql",
+            "-q",
+            "SELECT SUM(total_bookings) AS n FROM movie_booking_insights",
+            "--format",
+            "json",
+        ],
+        env,
+        capsys,
+    )
     insights_total = json.loads(out)[0]["n"]
-    code, out, _ = run(["sql", "-q", "SELECT COUNT(*) AS n FROM raw_movie_bookings", "--format", "csv"], env, capsys)
+    code, out, _ = run(
+        ["sql", "-q", "SELECT COUNT(*) AS n FROM raw_movie_bookings", "--format", "csv"],
+        env,
+        capsys,
+    )
     assert out.splitlines() == ["n", str(insights_total)]
     assert run(["status", "--check"], env, capsys)[0] == 0
 
@@ -136,7 +156,9 @@ def test_bad_env_file_is_reported(tmp_path: Path, env: dict[str, str], capsys: p
     assert code == 3 and ":2" in err
 
 
-def test_teardown_without_yes_refuses_without_a_terminal(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_teardown_without_yes_refuses_without_a_terminal(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     run(["deploy"], env, capsys)
     code, _, err = run(["teardown"], env, capsys)
     assert code == 2 and "--yes" in err

@@ -22,16 +22,10 @@ def _write(path: Path, text: str) -> Path:
     ("flag", "env", "dotenv", "expected", "source"),
     [
         pytest.param("FLAG_DB", "ENV_DB", "FILE_DB", "FLAG_DB", "flag --database", id="flag-wins"),
-        pytest.param(
-            None, "ENV_DB", "FILE_DB", "ENV_DB", "env SNOWFLAKE_DATABASE", id="env-over-file"
-        ),
-        pytest.param(
-            None, None, "FILE_DB", "FILE_DB", ".env: SNOWFLAKE_DATABASE", id="file-over-default"
-        ),
+        pytest.param(None, "ENV_DB", "FILE_DB", "ENV_DB", "env SNOWFLAKE_DATABASE", id="env-over-file"),
+        pytest.param(None, None, "FILE_DB", "FILE_DB", ".env: SNOWFLAKE_DATABASE", id="file-over-default"),
         pytest.param(None, None, None, "MOVIECDC", "default", id="default"),
-        pytest.param(
-            None, "", "FILE_DB", "FILE_DB", ".env: SNOWFLAKE_DATABASE", id="empty-env-is-unset"
-        ),
+        pytest.param(None, "", "FILE_DB", "FILE_DB", ".env: SNOWFLAKE_DATABASE", id="empty-env-is-unset"),
     ],
 )
 def test_load_precedence(tmp_path, flag, env, dotenv, expected, source):
@@ -135,9 +129,7 @@ def test_load_unterminated_quote_reported(tmp_path):
             r"login timeout .* got 0 \(from flag --login-timeout\)",
             id="timeout-zero",
         ),
-        pytest.param(
-            {}, {"MOVIECDC_VERBOSE": "maybe"}, r"verbose must be true or false", id="bad-verbose"
-        ),
+        pytest.param({}, {"MOVIECDC_VERBOSE": "maybe"}, r"verbose must be true or false", id="bad-verbose"),
         pytest.param(
             {"variables": ("noequals",)},
             {},
@@ -283,9 +275,7 @@ def test_connect_args_connection_name_with_auth_override():
             r"SNOWFLAKE_PASSWORD, SNOWFLAKE_PRIVATE_KEY_FILE or SNOWFLAKE_AUTHENTICATOR",
             id="no-credentials",
         ),
-        pytest.param(
-            Settings(account="a", password="p"), r"SNOWFLAKE_USER is not set", id="password-no-user"
-        ),
+        pytest.param(Settings(account="a", password="p"), r"SNOWFLAKE_USER is not set", id="password-no-user"),
         pytest.param(
             Settings(account="a", user="u", authenticator="oauth"),
             r"SNOWFLAKE_TOKEN is not set",

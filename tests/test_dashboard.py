@@ -43,7 +43,10 @@ def metrics(at: object) -> dict[str, str]:
 
 
 def money(rows: list[dict[str, object]], status: str) -> str:
-    total = sum((Decimal(r["total_amount"]) for r in rows if is_valid(r) and r["status"] == status), Decimal(0))  # type: ignore[arg-type]
+    total = sum(
+        (Decimal(r["total_amount"]) for r in rows if is_valid(r) and r["status"] == status),
+        Decimal(0),
+    )  # type: ignore[arg-type]
     return f"${total:,.2f}"
 
 

@@ -39,9 +39,10 @@ def test_deploy_twice_loses_no_row_and_no_pending_change(pipeline: LocalWarehous
     assert pipeline.execute(f"SHOW TASKS IN SCHEMA {NS}").dicts()[0]["state"] == "started"
     run_pending(pipeline.engine, catch_up=True)
     assert pipeline.execute(f"SELECT count(*) FROM {NS}.movie_booking_cdc_events").scalar() == 4
-    assert pipeline.execute(
-        f"SELECT status FROM {NS}.movie_bookings_filtered WHERE booking_id = 'B1'"
-    ).scalar() == "CANCELLED"
+    assert (
+        pipeline.execute(f"SELECT status FROM {NS}.movie_bookings_filtered WHERE booking_id = 'B1'").scalar()
+        == "CANCELLED"
+    )
 
 
 def test_redeploy_with_a_new_lag_keeps_the_insights_history(pipeline: LocalWarehouse) -> None:
@@ -91,9 +92,9 @@ def test_rendered_sql_avoids_the_known_traps() -> None:
     text = "\n".join(st.sql for s in scripts() for st in s.statements).upper()
     assert "OR REPLACE" not in text
     assert "WHEN SYSTEM$STREAM_HAS_DATA('MOVIECDC.CDC.MOVIE_BOOKINGS_STREAM')" in text
-    insights = [s for s in scripts() if s.name.startswith("070")][0].sql.upper()
+    insights = next(s for s in scripts() if s.name.startswith("070")).sql.upper()
     assert "TARGET_LAG = '2 MINUTES'" in insights
-    filtered = [s for s in scripts() if s.name.startswith("060")][0].sql.upper()
+    filtered = next(s for s in scripts() if s.name.startswith("060")).sql.upper()
     assert "TARGET_LAG = DOWNSTREAM" in filtered
 
 

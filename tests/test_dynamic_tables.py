@@ -24,12 +24,10 @@ def chain(engine: Engine) -> Engine:
     engine.execute("CREATE TABLE base (k STRING, n INT)")
     engine.execute("INSERT INTO base VALUES ('a', 1), ('b', 2)")
     engine.execute(
-        "CREATE DYNAMIC TABLE up TARGET_LAG = DOWNSTREAM WAREHOUSE = wh"
-        " AS SELECT k, n * 10 AS n10 FROM base"
+        "CREATE DYNAMIC TABLE up TARGET_LAG = DOWNSTREAM WAREHOUSE = wh AS SELECT k, n * 10 AS n10 FROM base"
     )
     engine.execute(
-        "CREATE DYNAMIC TABLE leaf TARGET_LAG = '2 minutes' WAREHOUSE = wh"
-        " AS SELECT SUM(n10) AS total FROM up"
+        "CREATE DYNAMIC TABLE leaf TARGET_LAG = '2 minutes' WAREHOUSE = wh AS SELECT SUM(n10) AS total FROM up"
     )
     return engine
 
@@ -92,7 +90,9 @@ def test_failed_refresh_marks_dependents_upstream_failed(engine: Engine) -> None
     chain = engine
     chain.execute("CREATE TABLE nums (v STRING)")
     chain.execute("INSERT INTO nums VALUES ('1')")
-    chain.execute("CREATE DYNAMIC TABLE up TARGET_LAG = DOWNSTREAM WAREHOUSE = wh AS SELECT CAST(v AS INT) AS n FROM nums")
+    chain.execute(
+        "CREATE DYNAMIC TABLE up TARGET_LAG = DOWNSTREAM WAREHOUSE = wh AS SELECT CAST(v AS INT) AS n FROM nums"
+    )
     chain.execute("CREATE DYNAMIC TABLE leaf TARGET_LAG = '1 minute' WAREHOUSE = wh AS SELECT SUM(n) AS s FROM up")
     chain.execute("INSERT INTO nums VALUES ('x')")
     for _ in range(5):
@@ -128,9 +128,9 @@ def test_auto_mode_resolves_full_for_current_timestamp_in_select(chain: Engine) 
         "CREATE DYNAMIC TABLE stamped TARGET_LAG = '1 minute' WAREHOUSE = wh"
         " AS SELECT k, CURRENT_TIMESTAMP() AS seen FROM base"
     )
-    row = [r for r in chain.execute("SHOW DYNAMIC TABLES").dicts() if r["name"] == "STAMPED"][0]
+    row = next(r for r in chain.execute("SHOW DYNAMIC TABLES").dicts() if r["name"] == "STAMPED")
     assert row["refresh_mode"] == "FULL" and "CURRENT_TIMESTAMP" in row["refresh_mode_reason"]
-    incremental = [r for r in chain.execute("SHOW DYNAMIC TABLES").dicts() if r["name"] == "LEAF"][0]
+    incremental = next(r for r in chain.execute("SHOW DYNAMIC TABLES").dicts() if r["name"] == "LEAF")
     assert incremental["refresh_mode"] == "INCREMENTAL"
 
 
@@ -143,8 +143,7 @@ def test_lag_cannot_be_shorter_than_an_upstream_lag(engine: Engine) -> None:
 
 def test_create_or_alter_keeps_data_unless_the_query_changes(chain: Engine) -> None:
     chain.execute(
-        "CREATE OR ALTER DYNAMIC TABLE leaf TARGET_LAG = '5 minutes' WAREHOUSE = wh"
-        " AS SELECT SUM(n10) AS total FROM up"
+        "CREATE OR ALTER DYNAMIC TABLE leaf TARGET_LAG = '5 minutes' WAREHOUSE = wh AS SELECT SUM(n10) AS total FROM up"
     )
     assert history(chain, "leaf") == [("SUCCEEDED", "INITIALIZE", "CREATION")]
     assert chain.execute("SHOW DYNAMIC TABLES LIKE 'LEAF'").dicts()[0]["target_lag"] == "5 minutes"

@@ -24,11 +24,21 @@ from moviecdc.emulator.pipeline import run_pending
 from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS, deploy_pipeline
 
-FIELDS = ("booking_id", "customer_id", "movie_id", "booking_date", "status", "ticket_count", "ticket_price")
+FIELDS = (
+    "booking_id",
+    "customer_id",
+    "movie_id",
+    "booking_date",
+    "status",
+    "ticket_count",
+    "ticket_price",
+)
 IDS = ["B1", "B2", "B3", "B4"]
 
 ids = st.sampled_from([*IDS, None])
-prices = st.sampled_from([Decimal(x) for x in ("-5.00", "0.00", "5.50", "10.00", "15.25", "20.00", "20.01", "25.00")] + [None])
+prices = st.sampled_from(
+    [Decimal(x) for x in ("-5.00", "0.00", "5.50", "10.00", "15.25", "20.00", "20.01", "25.00")] + [None]
+)
 counts = st.sampled_from([-1, 0, 1, 2, 4, 5, 7, None])
 dates = st.builds(lambda d, h: datetime(2025, 9, d, h, 30), st.integers(1, 3), st.integers(0, 23)) | st.none()
 statuses = st.sampled_from(["BOOKED", "BOOKED", "CANCELLED", "PENDING"])
@@ -121,7 +131,10 @@ def apply(wh: LocalWarehouse, model: StreamModel, clock: ManualClock, op: tuple[
                    [value, booking_id])  # fmt: skip
         model.update(booking_id, column, value)
     elif kind == "cancel":
-        wh.execute(f"UPDATE {table} SET status = 'CANCELLED' WHERE booking_id = ? AND status = 'BOOKED'", [op[1]])
+        wh.execute(
+            f"UPDATE {table} SET status = 'CANCELLED' WHERE booking_id = ? AND status = 'BOOKED'",
+            [op[1]],
+        )
         model.update(op[1], "status", "CANCELLED", only_booked=True)
     elif kind == "delete":
         wh.execute(f"DELETE FROM {table} WHERE booking_id = ?", [op[1]])
@@ -158,12 +171,17 @@ COUNTED = ("total_bookings", "valid_bookings", "active_bookings", "cancelled_boo
            "standard_bookings", "premium_bookings", "new_bookings", "status_changes", "deletions")  # fmt: skip
 
 
-def expected_insights(raw: list[dict[str, Any]], batches: list[list[tuple[str, bool, tuple[Any, ...]]]]) -> dict[Any, dict[str, Any]]:
+def expected_insights(
+    raw: list[dict[str, Any]], batches: list[list[tuple[str, bool, tuple[Any, ...]]]]
+) -> dict[Any, dict[str, Any]]:
     """Figures per (movie_id, booking day): state from the raw table, changes from the model."""
     out: dict[Any, dict[str, Any]] = {}
 
     def g(key: tuple[Any, Any]) -> dict[str, Any]:
-        return out.setdefault(key, {**{c: 0 for c in COUNTED}, "active_revenue": Decimal(0), "lost_revenue": Decimal(0)})
+        return out.setdefault(
+            key,
+            {**{c: 0 for c in COUNTED}, "active_revenue": Decimal(0), "lost_revenue": Decimal(0)},
+        )
 
     for r in raw:
         e = g(group_key(r["movie_id"], r["booking_date"]))
@@ -225,8 +243,7 @@ def check_oracle(wh: LocalWarehouse, model: StreamModel) -> None:
     # and every figure of the insights equals the one recomputed from raw_movie_bookings
     expected = expected_insights(raw, model.batches)
     got = {
-        (r["movie_id"], r["booking_day"]): r
-        for r in wh.execute(f"SELECT * FROM {NS}.movie_booking_insights").dicts()
+        (r["movie_id"], r["booking_day"]): r for r in wh.execute(f"SELECT * FROM {NS}.movie_booking_insights").dicts()
     }
     assert set(got) == set(expected)
     for key, exp_row in expected.items():

@@ -27,15 +27,11 @@ LA = ZoneInfo("America/Los_Angeles")
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def utc(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
-) -> datetime:
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def la(
-    year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, fold: int = 0
-) -> datetime:
+def la(year: int, month: int, day: int, hour: int = 0, minute: int = 0, *, fold: int = 0) -> datetime:
     """A Los Angeles wall-clock time (fold=1: the repeated hour's second pass), in UTC."""
     return datetime(year, month, day, hour, minute, tzinfo=LA, fold=fold).astimezone(UTC)
 
@@ -99,14 +95,10 @@ def test_parse_schedule_accepts_interval(text: str, seconds: int, canonical: str
         pytest.param("USING CRON 0 12 * * 5L UTC", "0 12 * * 5L", "UTC", id="last-friday-number"),
         pytest.param("USING CRON 0 12 * * friL UTC", "0 12 * * FRIL", "UTC", id="last-friday-name"),
         pytest.param("USING CRON 0 0 * * L UTC", "0 0 * * L", "UTC", id="dow-l"),
-        pytest.param(
-            "USING CRON 0 0 1 jan-mar,DEC * UTC", "0 0 1 JAN-MAR,DEC *", "UTC", id="month-names"
-        ),
+        pytest.param("USING CRON 0 0 1 jan-mar,DEC * UTC", "0 0 1 JAN-MAR,DEC *", "UTC", id="month-names"),
         pytest.param("USING CRON 0 0 1 4/3 * UTC", "0 0 1 4/3 *", "UTC", id="month-step"),
         pytest.param("USING CRON 0 0 * * 0-6 UTC", "0 0 * * 0-6", "UTC", id="dow-numbers"),
-        pytest.param(
-            "USING CRON 0 9 * * * america/new_york", "0 9 * * *", "America/New_York", id="tz-case"
-        ),
+        pytest.param("USING CRON 0 9 * * * america/new_york", "0 9 * * *", "America/New_York", id="tz-case"),
     ],
 )
 def test_parse_schedule_accepts_cron(text: str, expression: str, timezone: str) -> None:
@@ -201,15 +193,9 @@ def test_interval_next_run_returns_utc_for_other_zones() -> None:
 @pytest.mark.parametrize(
     ("after", "now", "expected"),
     [
-        pytest.param(
-            utc(2025, 9, 1, 9, 3), utc(2025, 9, 1, 9, 12), None, id="none-before-first-slot"
-        ),
-        pytest.param(
-            utc(2025, 9, 1, 9, 13), utc(2025, 9, 1, 9, 22), None, id="none-since-last-run"
-        ),
-        pytest.param(
-            utc(2025, 9, 1, 9, 3), utc(2025, 9, 1, 9, 13), utc(2025, 9, 1, 9, 13), id="one-exact"
-        ),
+        pytest.param(utc(2025, 9, 1, 9, 3), utc(2025, 9, 1, 9, 12), None, id="none-before-first-slot"),
+        pytest.param(utc(2025, 9, 1, 9, 13), utc(2025, 9, 1, 9, 22), None, id="none-since-last-run"),
+        pytest.param(utc(2025, 9, 1, 9, 3), utc(2025, 9, 1, 9, 13), utc(2025, 9, 1, 9, 13), id="one-exact"),
         pytest.param(
             utc(2025, 9, 1, 9, 13),
             utc(2025, 9, 1, 9, 25),
@@ -230,9 +216,7 @@ def test_interval_latest_slot(after: datetime, now: datetime, expected: datetime
 
 
 @given(
-    anchor=st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
-    ),
+    anchor=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
     seconds=st.integers(min_value=10, max_value=MAX_INTERVAL_SECONDS),
     offset=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
 )
@@ -328,9 +312,7 @@ def test_interval_next_run_property(anchor: datetime, seconds: int, offset: time
             utc(2025, 9, 8, 8),
             id="weekdays-london-bst",
         ),
-        pytest.param(
-            "USING CRON 0 0 1 4/3 * UTC", utc(2025, 7, 1), utc(2025, 10, 1), id="month-step"
-        ),
+        pytest.param("USING CRON 0 0 1 4/3 * UTC", utc(2025, 7, 1), utc(2025, 10, 1), id="month-step"),
         pytest.param("USING CRON 0 0 1 4/3 * UTC", utc(2025, 10, 1), utc(2026, 4, 1), id="wrap"),
     ],
 )
@@ -400,17 +382,13 @@ def test_cron_ignores_anchor() -> None:
         ),
     ],
 )
-def test_cron_latest_slot(
-    text: str, after: datetime, now: datetime, expected: datetime | None
-) -> None:
+def test_cron_latest_slot(text: str, after: datetime, now: datetime, expected: datetime | None) -> None:
     result = parse_schedule(text).latest_slot(EPOCH, after, now)
     assert result == expected
     assert result is None or result.tzinfo is UTC
 
 
-def _brute_force_slots(
-    expression: str, zone: str, start: datetime, end: datetime
-) -> list[datetime]:
+def _brute_force_slots(expression: str, zone: str, start: datetime, end: datetime) -> list[datetime]:
     """Every UTC minute in [start, end) whose wall-clock time in zone matches the cron."""
     tz = ZoneInfo(zone)
     slots = []
@@ -428,12 +406,8 @@ def _brute_force_slots(
         pytest.param("USING CRON */15 * * * * America/Los_Angeles", la(2025, 3, 9), id="la-spring"),
         pytest.param("USING CRON */15 * * * * America/Los_Angeles", la(2025, 11, 2), id="la-fall"),
         pytest.param("USING CRON 30 1,2 * * * Europe/London", utc(2025, 10, 25, 12), id="london"),
-        pytest.param(
-            "USING CRON */10 1-2 * * * Australia/Lord_Howe", utc(2025, 4, 5), id="lhi-30m"
-        ),
-        pytest.param(
-            "USING CRON */20 * * * * Australia/Lord_Howe", utc(2025, 10, 4, 6), id="lhi-spring"
-        ),
+        pytest.param("USING CRON */10 1-2 * * * Australia/Lord_Howe", utc(2025, 4, 5), id="lhi-30m"),
+        pytest.param("USING CRON */20 * * * * Australia/Lord_Howe", utc(2025, 10, 4, 6), id="lhi-spring"),
     ],
 )
 def test_cron_slots_match_wall_clock_brute_force(text: str, start: datetime) -> None:
@@ -465,9 +439,7 @@ _CRON_SAMPLES = [
 
 @given(
     text=st.sampled_from(_CRON_SAMPLES),
-    after=st.datetimes(
-        min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)
-    ),
+    after=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)),
 )
 @example(text=_CRON_SAMPLES[1], after=la(2025, 11, 2, 1, 20))
 @example(text=_CRON_SAMPLES[1], after=la(2025, 11, 2, 1, 20, fold=1))

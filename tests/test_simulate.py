@@ -46,9 +46,7 @@ from moviecdc.warehouse.base import Params, RecordingWarehouse, Rows
 
 NS = "MOVIECDC.CDC"
 TABLE = f"{NS}.raw_movie_bookings"
-UPDATE_SQL = (
-    f"UPDATE {TABLE} SET ticket_count = ?, updated_at = CURRENT_TIMESTAMP() WHERE booking_id = ?"
-)
+UPDATE_SQL = f"UPDATE {TABLE} SET ticket_count = ?, updated_at = CURRENT_TIMESTAMP() WHERE booking_id = ?"
 CANCEL_SQL = (
     f"UPDATE {TABLE} SET status = 'CANCELLED', updated_at = CURRENT_TIMESTAMP() "
     "WHERE booking_id = ? AND status = 'BOOKED'"
@@ -97,9 +95,7 @@ class Model:
             assert current.status == BOOKED
             assert 1 <= change.ticket_count <= 8
             assert change.ticket_count != current.ticket_count
-            self.live[change.booking_id] = Booking(
-                **{**current.__dict__, "ticket_count": change.ticket_count}
-            )
+            self.live[change.booking_id] = Booking(**{**current.__dict__, "ticket_count": change.ticket_count})
         elif isinstance(change, Cancel):
             current = self.live[change.booking_id]
             assert current.status == BOOKED
@@ -117,9 +113,7 @@ class CapturingWarehouse(RecordingWarehouse):
         super().__init__()
         self.inserts: list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]] = []
 
-    def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> int:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         self.inserts.append((table, tuple(columns), [tuple(r) for r in rows]))
         return super().insert_rows(table, columns, rows)
 
@@ -140,9 +134,7 @@ class TableWarehouse(CapturingWarehouse):
         if sql == UPDATE_SQL:
             return self._update(lambda r: r["booking_id"] == p[1], ticket_count=p[0])
         if sql == CANCEL_SQL:
-            return self._update(
-                lambda r: r["booking_id"] == p[0] and r["status"] == BOOKED, status=CANCELLED
-            )
+            return self._update(lambda r: r["booking_id"] == p[0] and r["status"] == BOOKED, status=CANCELLED)
         if sql == DELETE_SQL:
             before = len(self.rows)
             self.rows = [r for r in self.rows if r["booking_id"] != p[0]]
@@ -155,9 +147,7 @@ class TableWarehouse(CapturingWarehouse):
             r.update(values)
         return Rows(rowcount=len(hit))
 
-    def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> int:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         assert table == TABLE
         self.rows.extend(dict(zip(columns, row, strict=True)) for row in rows)
         return super().insert_rows(table, columns, rows)
@@ -232,9 +222,7 @@ def test_output_is_identical_across_python_processes() -> None:
     outputs = set()
     for hash_seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": src}
-        done = subprocess.run(
-            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
-        )
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
         outputs.add(done.stdout)
     assert len(outputs) == 1
 
@@ -280,9 +268,7 @@ def test_booking_times_favour_evenings_and_weekends() -> None:
 )
 def test_booking_times_lie_within_start_end(seed: int, start: datetime, span: timedelta) -> None:
     gen = ChangeGenerator(seed, start=start, end=start + span)
-    out = gen.bookings(30) + [
-        c.booking for c in gen.changes(60) if isinstance(c, Insert | InsertInvalid)
-    ]
+    out = gen.bookings(30) + [c.booking for c in gen.changes(60) if isinstance(c, Insert | InsertInvalid)]
     assert all(start <= b.booking_date < start + span for b in out)
 
 
@@ -394,9 +380,7 @@ weights = st.floats(min_value=0, max_value=1, allow_nan=False)
 @settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(min_value=-(2**40), max_value=2**40),
-    mix=st.fixed_dictionaries({k: weights for k in CHANGE_KINDS}).filter(
-        lambda m: sum(m.values()) > 0.01
-    ),
+    mix=st.fixed_dictionaries({k: weights for k in CHANGE_KINDS}).filter(lambda m: sum(m.values()) > 0.01),
     with_samples=st.booleans(),
     initial=st.integers(min_value=0, max_value=30),
     batches=st.lists(st.integers(min_value=0, max_value=80), max_size=5),
@@ -487,9 +471,7 @@ def test_runner_emits_only_parameterised_sql() -> None:
         str(v)
         for ch in changes
         for v in (
-            ch.booking.__dict__.values()
-            if isinstance(ch, Insert | Reinsert | InsertInvalid)
-            else ch.__dict__.values()
+            ch.booking.__dict__.values() if isinstance(ch, Insert | Reinsert | InsertInvalid) else ch.__dict__.values()
         )
         if v is not None and v not in (BOOKED, CANCELLED)  # constants of the cancel statement
     }

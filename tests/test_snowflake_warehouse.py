@@ -175,9 +175,7 @@ def test_snowflake_execution_error_becomes_sql_error(wh, connector):
             id="250001-database-error",
         ),
         pytest.param(
-            FakeProgrammingError(
-                "390100: Incorrect username or password was specified.", errno=390100
-            ),
+            FakeProgrammingError("390100: Incorrect username or password was specified.", errno=390100),
             r"refused the login .*\(check SNOWFLAKE_USER and SNOWFLAKE_PASSWORD\)",
             id="390100",
         ),
@@ -187,9 +185,7 @@ def test_snowflake_execution_error_becomes_sql_error(wh, connector):
             id="390144-always-login",
         ),
         pytest.param(
-            FakeOperationalError(
-                "250001: Could not connect to Snowflake backend after 2 attempt(s)", errno=250001
-            ),
+            FakeOperationalError("250001: Could not connect to Snowflake backend after 2 attempt(s)", errno=250001),
             r"^could not reach Snowflake account 'myorg-acct' within 7 s",
             id="operational-unreachable",
         ),
@@ -239,7 +235,5 @@ def test_snowflake_context_manager_closes_once(settings, connector):
 def test_importing_module_does_not_import_connector():
     code = "import sys, moviecdc.warehouse.snowflake; print('snowflake' in sys.modules)"
     src = Path(__file__).resolve().parents[1] / "src"
-    result = subprocess.run(
-        [sys.executable, "-c", code], env={"PYTHONPATH": str(src)}, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(src)}, capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

@@ -30,9 +30,7 @@ def row_ids(engine: Engine, stream: str = "s") -> list[tuple[object, ...]]:
 
 
 def consume(engine: Engine, stream: str = "s") -> None:
-    engine.execute(
-        f"INSERT INTO sink SELECT id, v, {META}, METADATA$ROW_ID FROM {stream}"
-    )
+    engine.execute(f"INSERT INTO sink SELECT id, v, {META}, METADATA$ROW_ID FROM {stream}")
 
 
 # --- net-change rules (reference 1.3) ---------------------------------------
@@ -160,7 +158,9 @@ def test_ctas_from_stream_consumes_it(src: Engine) -> None:
 def test_failed_dml_does_not_advance_the_offset(src: Engine) -> None:
     src.execute("INSERT INTO t VALUES (3, 'c')")
     with pytest.raises(SqlError):
-        src.execute("INSERT INTO sink SELECT CAST(v AS INT), v, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID FROM s")
+        src.execute(
+            "INSERT INTO sink SELECT CAST(v AS INT), v, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID FROM s"
+        )
     assert changes(src) == [(3, "c", "INSERT", False)]
     assert src.execute("SELECT count(*) FROM sink").scalar() == 0
 
@@ -212,7 +212,9 @@ def test_two_inserts_in_one_transaction_see_the_same_changes(src: Engine) -> Non
 
 def test_consumption_is_all_or_nothing(src: Engine) -> None:
     src.execute("INSERT INTO t VALUES (3, 'c'), (4, 'd')")
-    src.execute("INSERT INTO sink SELECT id, v, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID FROM s WHERE id = 3")
+    src.execute(
+        "INSERT INTO sink SELECT id, v, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID FROM s WHERE id = 3"
+    )
     assert changes(src) == []
 
 

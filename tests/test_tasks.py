@@ -72,7 +72,7 @@ def test_failed_run_records_the_error_and_rolls_back(setup: Engine) -> None:
     setup.execute("ALTER TASK copy_task RESUME")
     setup.execute("INSERT INTO t VALUES (1, 'not a number')")
     run_pending(setup, catch_up=True)
-    (state, error, source, query_id), = setup.execute(HISTORY).rows
+    ((state, error, source, query_id),) = setup.execute(HISTORY).rows
     assert state == "FAILED" and "not a number" in error and query_id is not None
     # the run was one transaction: nothing written, the change is still pending
     assert setup.execute("SELECT count(*) FROM sink").scalar() == 0
@@ -121,9 +121,7 @@ def test_create_or_alter_keeps_history_and_id(setup: Engine) -> None:
     assert states(setup) == ["SKIPPED"]
 
 
-def test_task_history_lists_newest_first_with_the_next_scheduled_run(
-    setup: Engine, clock: ManualClock
-) -> None:
+def test_task_history_lists_newest_first_with_the_next_scheduled_run(setup: Engine, clock: ManualClock) -> None:
     setup.execute("ALTER TASK copy_task RESUME")
     for _ in range(3):
         clock.advance(minutes=1)
@@ -165,8 +163,7 @@ def test_child_task_runs_after_its_root(setup: Engine) -> None:
 
 def test_scripting_block_body_runs_each_statement(setup: Engine) -> None:
     setup.execute(
-        "CREATE TASK block_task AS BEGIN INSERT INTO sink VALUES (7, 'x'); "
-        "INSERT INTO sink VALUES (8, 'y'); END"
+        "CREATE TASK block_task AS BEGIN INSERT INTO sink VALUES (7, 'x'); INSERT INTO sink VALUES (8, 'y'); END"
     )
     setup.execute("EXECUTE TASK block_task")
     assert setup.execute("SELECT count(*) FROM sink").scalar() == 2

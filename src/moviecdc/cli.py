@@ -18,6 +18,7 @@ from moviecdc import __version__
 from moviecdc.config import Settings, load, parse_vars
 from moviecdc.errors import ConfigError, MovieCdcError
 
+
 @dataclass
 class App:
     """What every command gets: the settings, built once from flags, env and .env."""
@@ -49,12 +50,25 @@ def _err(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--target", type=click.Choice(["local", "snowflake"]), default=None,
-              help="Where to run: the embedded local engine (default) or a Snowflake account.")
-@click.option("--connection", "connection_name", default=None, metavar="NAME",
-              help="A named Snowflake connection from connections.toml.")
-@click.option("--env-file", type=click.Path(path_type=Path), default=None,
-              help="Read settings from this file instead of ./.env.")
+@click.option(
+    "--target",
+    type=click.Choice(["local", "snowflake"]),
+    default=None,
+    help="Where to run: the embedded local engine (default) or a Snowflake account.",
+)
+@click.option(
+    "--connection",
+    "connection_name",
+    default=None,
+    metavar="NAME",
+    help="A named Snowflake connection from connections.toml.",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Read settings from this file instead of ./.env.",
+)
 @click.option("-v", "--verbose", is_flag=True, default=None, help="Show details and tracebacks.")
 @click.version_option(__version__, prog_name="moviecdc")
 @click.pass_context
@@ -73,8 +87,12 @@ def cli(ctx: click.Context, target: str | None, connection_name: str | None,
 # ----------------------------------------------------------------- deploy
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print the rendered SQL for the target; connect to nothing.")
-@click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Your own copy of the SQL templates.")
+@click.option(
+    "--sql-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Your own copy of the SQL templates.",
+)
 @click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
 @pass_app
 def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...]) -> None:
@@ -89,17 +107,25 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...]) 
         return
     wh = app.connect("deploy")
     try:
-        report = dep.deploy(wh, scripts, on_statement=lambda a: click.echo(
-            f"  {a.script}:{a.line}  {a.summary}", err=True) if app.settings.verbose else None)
+        report = dep.deploy(
+            wh,
+            scripts,
+            on_statement=lambda a: (
+                click.echo(f"  {a.script}:{a.line}  {a.summary}", err=True) if app.settings.verbose else None
+            ),
+        )
     finally:
         wh.close()
-    click.echo(f"Deployed {len(scripts)} scripts ({len(report.applied)} statements) to "
-               f"{app.settings.target} {app.ns}.")
+    click.echo(f"Deployed {len(scripts)} scripts ({len(report.applied)} statements) to {app.settings.target} {app.ns}.")
 
 
 @cli.command()
-@click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Your own copy of the SQL templates.")
+@click.option(
+    "--sql-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Your own copy of the SQL templates.",
+)
 @click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
 @pass_app
@@ -121,12 +147,25 @@ def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) ->
 @cli.command()
 @click.option("--sample", is_flag=True, help="Load the five sample bookings (once).")
 @click.option("--bookings", type=click.IntRange(0, 100_000_000), default=0, help="Bulk-load N new bookings.")
-@click.option("--changes", type=click.IntRange(0, 100_000_000), default=0,
-              help="Apply N random changes (inserts, updates, cancellations, deletes, ...).")
+@click.option(
+    "--changes",
+    type=click.IntRange(0, 100_000_000),
+    default=0,
+    help="Apply N random changes (inserts, updates, cancellations, deletes, ...).",
+)
 @click.option("--seed", type=int, default=None, help="Random seed: the same seed gives the same changes.")
-@click.option("--rate", type=click.IntRange(1, 1_000_000), default=None, help="Changes per second (continuous).")
-@click.option("--duration", type=click.FloatRange(0, 7 * 86400), default=None,
-              help="Seconds to keep generating at --rate (default: until Ctrl-C).")
+@click.option(
+    "--rate",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Changes per second (continuous).",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(0, 7 * 86400),
+    default=None,
+    help="Seconds to keep generating at --rate (default: until Ctrl-C).",
+)
 @click.option("--run-pipeline", is_flag=True, help="Local: catch the pipeline up after each batch.")
 @click.option("--json", "as_json", is_flag=True, help="Summary as JSON.")
 @pass_app
@@ -147,10 +186,12 @@ def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | No
         click.echo(json.dumps(summary, indent=2))
     else:
         kinds = ", ".join(f"{k} {v}" for k, v in summary["changes"].items() if v)  # type: ignore[union-attr]
-        click.echo(f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
-                   f" {summary['bookings_loaded']}; changes: {summary['total_changes']}"
-                   f" ({kinds or 'none'}); {summary['rows_per_second']:.0f} rows/s;"
-                   f" seed {summary['seed']}.")
+        click.echo(
+            f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
+            f" {summary['bookings_loaded']}; changes: {summary['total_changes']}"
+            f" ({kinds or 'none'}); {summary['rows_per_second']:.0f} rows/s;"
+            f" seed {summary['seed']}."
+        )
 
 
 def _stop_flag() -> Callable[[], bool]:
@@ -170,8 +211,13 @@ def _stop_flag() -> Callable[[], bool]:
 # -------------------------------------------------------------------- run
 @cli.command()
 @click.option("--once", is_flag=True, help="One catch-up pass: every task runs now, then due refreshes.")
-@click.option("--interval", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
-              help="Seconds between scheduler passes.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between scheduler passes.",
+)
 @pass_app
 def run(app: App, once: bool, interval: float) -> None:
     """Run due tasks and dynamic-table refreshes (local loop until Ctrl-C)."""
@@ -197,7 +243,10 @@ def run(app: App, once: bool, interval: float) -> None:
     if once:
         show(scheduler.run_local_pass(app.settings, catch_up=True))
         return
-    click.echo(f"Scheduler running every {interval:g} s on {app.settings.db_path} (Ctrl-C to stop).", err=True)
+    click.echo(
+        f"Scheduler running every {interval:g} s on {app.settings.db_path} (Ctrl-C to stop).",
+        err=True,
+    )
     scheduler.run_loop(app.settings, interval=interval, on_pass=show, should_stop=_stop_flag())
 
 
@@ -205,8 +254,13 @@ def run(app: App, once: bool, interval: float) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON (stable keys).")
 @click.option("--check", is_flag=True, help="Exit 1 when anything is WARN or FAIL.")
-@click.option("--history", type=click.IntRange(1, 1000), default=5, show_default=True,
-              help="Task runs and refreshes to show per object.")
+@click.option(
+    "--history",
+    type=click.IntRange(1, 1000),
+    default=5,
+    show_default=True,
+    help="Task runs and refreshes to show per object.",
+)
 @pass_app
 def status(app: App, as_json: bool, check: bool, history: int) -> int:
     """Tasks, task history, streams, dynamic tables, refresh history, lag vs target."""
@@ -229,8 +283,14 @@ def status(app: App, as_json: bool, check: bool, history: int) -> int:
 @cli.command()
 @click.option("-q", "--query", default=None, help="SQL to run.")
 @click.option("-f", "--file", "file", type=click.File("r"), default=None, help="File of SQL statements.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 @pass_app
 def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
     """Run SQL (Snowflake dialect) against the target."""
@@ -312,11 +372,11 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: keep it to one line unless asked
-        _err(f"Error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-             " (run with -v for details)")
+        _err(
+            f"Error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (run with -v for details)"
+        )
         if verbose:
             traceback.print_exc()
         sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)
-
-

@@ -146,8 +146,7 @@ def parse_vars(items: Sequence[str]) -> dict[str, str]:
             raise ConfigError(f"--var {item!r} is not of the form KEY=VALUE")
         if not _IDENTIFIER.fullmatch(key):
             raise ConfigError(
-                f"--var {item!r}: {key!r} is not a valid name "
-                "(letters, digits and _, not starting with a digit)"
+                f"--var {item!r}: {key!r} is not a valid name (letters, digits and _, not starting with a digit)"
             )
         out[key] = value
     return out
@@ -217,9 +216,7 @@ def _convert(name: str, raw: object, source: str, cwd: Path) -> object:
     if name == "target":
         target = str(raw).strip().lower()
         if target not in TARGETS:
-            raise ConfigError(
-                f"unknown target {raw!r} (from {source}); valid targets: {', '.join(TARGETS)}"
-            )
+            raise ConfigError(f"unknown target {raw!r} (from {source}); valid targets: {', '.join(TARGETS)}")
         return target
     if name == "db_path":
         return cwd / Path(str(raw)).expanduser()
@@ -229,10 +226,7 @@ def _convert(name: str, raw: object, source: str, cwd: Path) -> object:
         except ValueError:
             timeout = 0
         if timeout <= 0:
-            raise ConfigError(
-                f"login timeout must be a positive whole number of seconds, got {raw!r} "
-                f"(from {source})"
-            )
+            raise ConfigError(f"login timeout must be a positive whole number of seconds, got {raw!r} (from {source})")
         return timeout
     if name == "verbose":
         if isinstance(raw, bool):

@@ -38,8 +38,7 @@ class DeployReport:
     def as_dict(self) -> dict[str, object]:
         return {
             "applied": [
-                {"script": a.script, "line": a.line, "statement": a.summary, "result": a.message}
-                for a in self.applied
+                {"script": a.script, "line": a.line, "statement": a.summary, "result": a.message} for a in self.applied
             ]
         }
 
@@ -68,8 +67,7 @@ def deploy(
                 res = wh.execute(stmt.sql)
             except MovieCdcError as exc:
                 raise DeployError(
-                    f"deploy stopped at {script.name} line {stmt.line} ({summary(stmt.sql)}):"
-                    f" {exc.message}",
+                    f"deploy stopped at {script.name} line {stmt.line} ({summary(stmt.sql)}): {exc.message}",
                     hint=f"{len(report.applied)} statement(s) before it were applied;"
                     " fix the cause and run deploy again",
                 ) from exc

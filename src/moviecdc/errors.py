@@ -45,9 +45,7 @@ class SqlError(MovieCdcError):
 
     exit_code = 1
 
-    def __init__(
-        self, message: str, *, statement: str | None = None, hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, statement: str | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.statement = statement
 

@@ -9,6 +9,7 @@ in a dynamic table's query, MC005 a stream action compared with 'UPDATE'.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,12 @@ class Finding:
     message: str
 
     def as_dict(self) -> dict[str, object]:
-        return {"script": self.script, "line": self.line, "code": self.code, "message": self.message}
+        return {
+            "script": self.script,
+            "line": self.line,
+            "code": self.code,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,10 @@ def check_replace(stmts: list[Parsed]) -> list[Finding]:
         if isinstance(p.cdc, ddl.CreateStream) and p.cdc.or_replace and p.cdc.at_stream is None:
             found.append(Finding(p.script, p.line, "MC001", f"CREATE OR REPLACE STREAM {p.cdc.name}"
                                  " discards every unconsumed change on redeploy; use IF NOT EXISTS"))  # fmt: skip
-        if isinstance(p.expr, exp.Create) and p.expr.args.get("replace") and (
-            (p.expr.args.get("kind") or "").upper() == "TABLE"
+        if (
+            isinstance(p.expr, exp.Create)
+            and p.expr.args.get("replace")
+            and ((p.expr.args.get("kind") or "").upper() == "TABLE")
         ):
             target = p.expr.this.this if isinstance(p.expr.this, exp.Schema) else p.expr.this
             if target.name.upper() in sources:
@@ -137,10 +145,8 @@ def _queries(p: Parsed) -> list[exp.Expression]:
         texts.append(p.cdc.query)
     out = [p.expr] if p.expr is not None else []
     for text in texts:
-        try:
+        with contextlib.suppress(sqlglot.errors.ParseError):
             out.append(sqlglot.parse_one(text, read="snowflake"))
-        except sqlglot.errors.ParseError:
-            pass
     return out
 
 
@@ -152,9 +158,14 @@ def check_update_action(stmts: list[Parsed]) -> list[Finding]:
     for p in stmts:
         for query in _queries(p):
             for cmp in query.find_all(exp.EQ, exp.NEQ, exp.In):
-                operands = [cmp.this, *(cmp.expressions if isinstance(cmp, exp.In) else [cmp.expression])]
+                operands = [
+                    cmp.this,
+                    *(cmp.expressions if isinstance(cmp, exp.In) else [cmp.expression]),
+                ]
                 cols = [o for o in operands if isinstance(o, exp.Column) and o.name.upper() in _ACTION_COLUMNS]
-                lits = [o for o in operands if isinstance(o, exp.Literal) and o.is_string and o.this.upper() == "UPDATE"]
+                lits = [
+                    o for o in operands if isinstance(o, exp.Literal) and o.is_string and o.this.upper() == "UPDATE"
+                ]
                 if cols and lits:
                     found.append(Finding(p.script, p.line, "MC005", f"{cmp.sql(dialect='snowflake')}:"
                                          " a stream's action is only 'INSERT' or 'DELETE', never 'UPDATE';"

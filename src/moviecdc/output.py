@@ -50,9 +50,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def format_rows(rows: Rows, fmt: str = "table") -> str:
     """Format a statement's result as ``table``, ``csv`` or ``json``."""
     if fmt == "json":
-        return json.dumps(
-            [dict(zip(rows.columns, map(jsonable, r), strict=True)) for r in rows.rows], indent=2
-        )
+        return json.dumps([dict(zip(rows.columns, map(jsonable, r), strict=True)) for r in rows.rows], indent=2)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -56,7 +56,7 @@ def ident(value: object, what: str = "identifier") -> str:
         return text
     raise ConfigError(
         f"invalid {what} {text!r}: use letters, digits, _ and $ (not starting with a digit),"
-        ' or a double-quoted name without quotes inside'
+        " or a double-quoted name without quotes inside"
     )
 
 

@@ -46,8 +46,7 @@ def run_loop(
     """Run passes every ``interval`` seconds until ``should_stop``; returns passes run."""
     if settings.target != "local":
         raise ConfigError(
-            "Snowflake schedules tasks and refreshes itself; use `moviecdc run --once`"
-            " to trigger them now"
+            "Snowflake schedules tasks and refreshes itself; use `moviecdc run --once` to trigger them now"
         )
     passes = 0
     while not should_stop():

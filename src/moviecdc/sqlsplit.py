@@ -86,15 +86,14 @@ def split_statements(sql: str) -> list[Statement]:
             i += 1
             continue
         at_stmt_start = start is None or (
-            prev is not None
-            and (prev.token_type == TokenType.SEMICOLON or _word(prev) in _STATEMENT_STARTERS)
+            prev is not None and (prev.token_type == TokenType.SEMICOLON or _word(prev) in _STATEMENT_STARTERS)
         )
         if start is None:
             start = i
         if word == "BEGIN":
-            if depth > 0 and _word(tokens[i + 1] if i + 1 < len(tokens) else None) not in _TXN_WORDS:
-                depth += 1
-            elif depth == 0 and _opens_block(tokens, i) and (i == start or _word(prev) == "AS"):
+            if (depth > 0 and _word(tokens[i + 1] if i + 1 < len(tokens) else None) not in _TXN_WORDS) or (
+                depth == 0 and _opens_block(tokens, i) and (i == start or _word(prev) == "AS")
+            ):
                 depth += 1
         elif word == "DECLARE" and depth == 0 and i == start:
             # DECLARE ... BEGIN ... END: the BEGIN that follows opens the block;
@@ -105,9 +104,7 @@ def split_statements(sql: str) -> list[Statement]:
                 j += 1
             i, prev = j + 1, tokens[j] if j < len(tokens) else tok
             continue
-        elif word == "CASE" and depth > 0:
-            depth += 1
-        elif word in _LOOP_OPENERS and depth > 0 and at_stmt_start:
+        elif (word == "CASE" and depth > 0) or (word in _LOOP_OPENERS and depth > 0 and at_stmt_start):
             depth += 1
         elif word == "END" and depth > 0:
             depth -= 1

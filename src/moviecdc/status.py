@@ -27,8 +27,7 @@ EVENTS = "movie_booking_cdc_events"
 LOCAL_NOTES = (
     "local engine: dynamic tables are refreshed by full recompute (REFRESH_ACTION FULL);"
     " refresh_mode shows what Snowflake would choose",
-    "local engine: tasks and refreshes run only while `moviecdc run` is running"
-    " (or once with `moviecdc run --once`)",
+    "local engine: tasks and refreshes run only while `moviecdc run` is running (or once with `moviecdc run --once`)",
 )
 
 
@@ -149,7 +148,12 @@ def _source(wh: Warehouse, ns: str, report: StatusReport) -> None:
         report.source = {"table": f"{ns}.{SOURCE}", "exists": False}
         report.findings.append(Finding(FAIL, SOURCE, "source table missing: run `moviecdc deploy`"))
         return
-    report.source = {"table": f"{ns}.{SOURCE}", "exists": True, "rows": got[0], "last_change": got[1]}
+    report.source = {
+        "table": f"{ns}.{SOURCE}",
+        "exists": True,
+        "rows": got[0],
+        "last_change": got[1],
+    }
 
 
 def _events(wh: Warehouse, ns: str, report: StatusReport) -> None:
@@ -158,7 +162,12 @@ def _events(wh: Warehouse, ns: str, report: StatusReport) -> None:
         report.events = {"table": f"{ns}.{EVENTS}", "exists": False}
         report.findings.append(Finding(FAIL, EVENTS, "events table missing: run `moviecdc deploy`"))
         return
-    report.events = {"table": f"{ns}.{EVENTS}", "exists": True, "rows": got[0], "newest_change": got[1]}
+    report.events = {
+        "table": f"{ns}.{EVENTS}",
+        "exists": True,
+        "rows": got[0],
+        "newest_change": got[1],
+    }
 
 
 def _streams(wh: Warehouse, ns: str, report: StatusReport) -> None:
@@ -253,7 +262,11 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
             )  # fmt: skip
         if done and done[0]["state"] in {"FAILED", "FAILED_AND_AUTO_SUSPENDED"}:
             report.findings.append(
-                Finding(FAIL, name, f"last run failed ({failures} in a row): {done[0].get('error_message')}")
+                Finding(
+                    FAIL,
+                    name,
+                    f"last run failed ({failures} in a row): {done[0].get('error_message')}",
+                )
             )
 
 
@@ -283,9 +296,7 @@ def _top_level_as(text: str) -> int | None:
     return text.find(stmt.query)  # type: ignore[union-attr]
 
 
-def _dynamic_tables(
-    wh: Warehouse, ns: str, database: str, report: StatusReport, history: int, now: datetime
-) -> None:
+def _dynamic_tables(wh: Warehouse, ns: str, database: str, report: StatusReport, history: int, now: datetime) -> None:
     rows = wh.execute(f"SHOW DYNAMIC TABLES IN SCHEMA {ns}").dicts()
     inputs = {str(r["name"]).upper(): _inputs(str(r.get("text") or "")) for r in rows}
     lags: dict[str, int | None] = {}
@@ -340,7 +351,11 @@ def _dynamic_tables(
             report.findings.append(Finding(WARN, name, "dynamic table is suspended"))
         if refreshes and refreshes[0]["state"] in {"FAILED", "UPSTREAM_FAILED"}:
             report.findings.append(
-                Finding(FAIL, name, f"last refresh {refreshes[0]['state']}: {refreshes[0].get('state_message')}")
+                Finding(
+                    FAIL,
+                    name,
+                    f"last refresh {refreshes[0]['state']}: {refreshes[0].get('state_message')}",
+                )
             )
         if eff is not None and actual is not None and actual > eff:
             report.findings.append(

@@ -107,8 +107,8 @@ def main() -> None:
     cols[1].metric("Total revenue", f"${active + lost:,.2f}")
     cols[2].metric("Active revenue", f"${active:,.2f}")
     cols[3].metric("Lost revenue", f"${lost:,.2f}")
-    cols[4].metric("Cancellation rate", f"{100 * cancelled / len(valid):.1f}%" if len(valid) else "–")
-    cols[5].metric("Data quality", f"{100 * len(valid) / total:.1f}%" if total else "–")
+    cols[4].metric("Cancellation rate", f"{100 * cancelled / len(valid):.1f}%" if len(valid) else "-")
+    cols[5].metric("Data quality", f"{100 * len(valid) / total:.1f}%" if total else "-")
 
     left, right = st.columns(2)
     with left:
@@ -163,7 +163,7 @@ def main() -> None:
         for dt in report["dynamic_tables"]:
             lag = dt["actual_lag_sec"]
             st.write(f"{dt['name']}: target lag {dt['target_lag']}, "
-                     f"actual {'–' if lag is None else f'{lag:.0f} s'}")  # fmt: skip
+                     f"actual {'-' if lag is None else f'{lag:.0f} s'}")  # fmt: skip
         for f in report["findings"]:
             st.write(f"{f['level']} {f['object']}: {f['message']}")
 

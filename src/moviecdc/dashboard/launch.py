@@ -15,9 +15,7 @@ from moviecdc.errors import ConfigError
 def launch(settings: Settings, port: int) -> int:
     """Run ``streamlit run app.py`` with the settings passed in the environment."""
     if importlib.util.find_spec("streamlit") is None:
-        raise ConfigError(
-            "the dashboard needs Streamlit", hint="pip install 'moviecdc[dashboard]'"
-        )
+        raise ConfigError("the dashboard needs Streamlit", hint="pip install 'moviecdc[dashboard]'")
     app = Path(__file__).with_name("app.py")
     env = dict(os.environ)
     env.update(

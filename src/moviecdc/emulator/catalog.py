@@ -227,9 +227,7 @@ class Catalog:
             f"DELETE FROM {SCHEMA}.objects WHERE kind = ? AND schema_name = ? AND name = ?",
             [kind, *key],
         )
-        self.con.execute(
-            f"INSERT INTO {SCHEMA}.objects VALUES (?, ?, ?, ?)", [kind, *key, _encode(obj)]
-        )
+        self.con.execute(f"INSERT INTO {SCHEMA}.objects VALUES (?, ?, ?, ?)", [kind, *key, _encode(obj)])
         store: dict[Key, Any] = {
             "TRACKED": self.tracked,
             "STREAM": self.streams,
@@ -264,9 +262,7 @@ class Catalog:
                 [version, when, *key],
             )
         else:
-            self.con.execute(
-                f"INSERT INTO {SCHEMA}.table_versions VALUES (?, ?, ?, ?)", [*key, version, when]
-            )
+            self.con.execute(f"INSERT INTO {SCHEMA}.table_versions VALUES (?, ?, ?, ?)", [*key, version, when])
         self.versions[key] = version
 
     def drop_version(self, key: Key) -> None:

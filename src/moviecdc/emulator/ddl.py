@@ -184,8 +184,7 @@ class _Parser:
         if not self.accept(*words):
             got = self.peek()
             raise SqlError(
-                f"syntax error: expected {' '.join(words)}"
-                f" but found {got.text if got else 'end of statement'!r}",
+                f"syntax error: expected {' '.join(words)} but found {got.text if got else 'end of statement'!r}",
                 statement=self.sql,
             )
 
@@ -269,9 +268,7 @@ class _Parser:
     def if_not_exists(self, or_replace: bool) -> bool:
         if self.accept("IF", "NOT", "EXISTS"):
             if or_replace:
-                raise SqlError(
-                    "OR REPLACE and IF NOT EXISTS are incompatible", statement=self.sql
-                )
+                raise SqlError("OR REPLACE and IF NOT EXISTS are incompatible", statement=self.sql)
             return True
         return False
 
@@ -402,9 +399,7 @@ def _parse_create_stream(p: _Parser, or_replace: bool, or_alter: bool) -> Create
             )
         elif key == "COMMENT":
             comment = val
-    return CreateStream(
-        name, source, kind, or_replace, or_alter, ine, append_only, show_initial, at_stream, comment
-    )
+    return CreateStream(name, source, kind, or_replace, or_alter, ine, append_only, show_initial, at_stream, comment)
 
 
 def _name_from_string(p: _Parser, text: str) -> Name:
@@ -507,9 +502,7 @@ def _parse_alter_task(p: _Parser) -> AlterTask:
             if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
                 p.i += 1
         return AlterTask(name, "UNSET", if_exists, props=props)
-    raise UnsupportedSqlError(
-        f"ALTER TASK ... {p.word() or ''} is not supported by the local engine", statement=p.sql
-    )
+    raise UnsupportedSqlError(f"ALTER TASK ... {p.word() or ''} is not supported by the local engine", statement=p.sql)
 
 
 def _parse_alter_dt(p: _Parser) -> AlterDynamicTable:
@@ -580,9 +573,7 @@ def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDyna
         raise SqlError("CREATE DYNAMIC TABLE requires TARGET_LAG", statement=p.sql)
     mode = props.get("REFRESH_MODE", "AUTO").upper()
     if mode not in {"AUTO", "FULL", "INCREMENTAL"}:
-        raise UnsupportedSqlError(
-            f"REFRESH_MODE = {mode} is not supported by the local engine", statement=p.sql
-        )
+        raise UnsupportedSqlError(f"REFRESH_MODE = {mode} is not supported by the local engine", statement=p.sql)
     return CreateDynamicTable(
         name=name,
         query=query,

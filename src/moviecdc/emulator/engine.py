@@ -27,16 +27,12 @@ from sqlglot import exp
 from moviecdc.emulator import ddl, streams
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.catalog import (
-    SCHEMA,
     Catalog,
-    DynamicTableState,
     Key,
     StreamState,
-    TaskState,
     TrackedTable,
 )
 from moviecdc.emulator.clock import Clock, SystemClock
-from moviecdc.emulator.schedule import parse_schedule, parse_target_lag
 from moviecdc.errors import DatabaseBusyError, SqlError, UnsupportedSqlError
 from moviecdc.warehouse.base import Rows
 
@@ -83,8 +79,7 @@ def open_duckdb(path: str | Path, *, busy_timeout: float, read_only: bool = Fals
                 pid = _PID_RE.search(str(exc))
                 holder = f"process {pid.group(1)}" if pid else "another process"
                 raise DatabaseBusyError(
-                    f"local database {path} is busy: {holder} has held it for more than"
-                    f" {busy_timeout:g} s",
+                    f"local database {path} is busy: {holder} has held it for more than {busy_timeout:g} s",
                     hint="wait for it to finish, or raise MOVIECDC_BUSY_TIMEOUT",
                 ) from exc
             time.sleep(delay)
@@ -252,14 +247,11 @@ class Engine:
             return self._dml(expr, text, params)
         if isinstance(expr, exp.Show):
             raise UnsupportedSqlError(
-                f"SHOW {expr.name} is not supported by the local engine"
-                " (SHOW STREAMS, TASKS and DYNAMIC TABLES are)",
+                f"SHOW {expr.name} is not supported by the local engine (SHOW STREAMS, TASKS and DYNAMIC TABLES are)",
                 statement=text,
             )
         if isinstance(expr, exp.Command):
-            raise UnsupportedSqlError(
-                f"the local engine cannot run this statement ({expr.name})", statement=text
-            )
+            raise UnsupportedSqlError(f"the local engine cannot run this statement ({expr.name})", statement=text)
         return self._query(expr, text, params)
 
     def _context(self, *, clock_rule: bool = True) -> tr.Context:
@@ -352,7 +344,10 @@ class Engine:
         kind = (expr.args.get("kind") or "").upper()
         if kind == "DATABASE":
             db = expr.this
-            self.ctx = SessionContext(_norm(db.this if isinstance(db, exp.Table) else db) or self.ctx.database, self.ctx.schema)
+            self.ctx = SessionContext(
+                _norm(db.this if isinstance(db, exp.Table) else db) or self.ctx.database,
+                self.ctx.schema,
+            )
             return Rows(message="Statement executed successfully.")
         if kind == "SCHEMA":
             table = expr.this
@@ -361,7 +356,8 @@ class Engine:
             with self._txn():
                 if expr.args.get("replace"):
                     raise UnsupportedSqlError(
-                        "CREATE OR REPLACE SCHEMA is not supported by the local engine", statement=text
+                        "CREATE OR REPLACE SCHEMA is not supported by the local engine",
+                        statement=text,
                     )
                 self._ensure_schema(schema)
             db = table.args.get("catalog") if table.args.get("db") else None
@@ -431,9 +427,7 @@ class Engine:
             raise UnsupportedSqlError("drop one table per statement", statement=text)
         key = self.resolve(tables[0])
         if key in self.catalog.dynamic_tables:
-            raise SqlError(
-                f"'{key[1]}' is a dynamic table; use DROP DYNAMIC TABLE", statement=text
-            )
+            raise SqlError(f"'{key[1]}' is a dynamic table; use DROP DYNAMIC TABLE", statement=text)
         with self._txn():
             if key in self.catalog.tracked:
                 self._untrack(key, reason="its source table was dropped")
@@ -488,9 +482,7 @@ class Engine:
             list(key),
         ).fetchone()
         if row is None:
-            raise SqlError(
-                f"Table '{key[0]}.{key[1]}' does not exist or not authorized."
-            )
+            raise SqlError(f"Table '{key[0]}.{key[1]}' does not exist or not authorized.")
         tid = int(self.catalog.meta.get("next_tid", "1"))
         self.catalog.set_meta("next_tid", str(tid + 1))
         tt = TrackedTable(schema=key[0], name=key[1], tid=tid, columns=[], insert_columns=[])
@@ -504,8 +496,7 @@ class Engine:
         cols = ", ".join(streams.q(c) for c in columns)
         self.con.execute(f"CREATE VIEW {self._fq(key)} AS SELECT {cols} FROM {tt.phys}")
         self.con.execute(
-            f"CREATE TABLE {tt.log} AS SELECT 0::BIGINT AS _version, TRUE AS _is_insert, *"
-            f" FROM {tt.phys} LIMIT 0"
+            f"CREATE TABLE {tt.log} AS SELECT 0::BIGINT AS _version, TRUE AS _is_insert, * FROM {tt.phys} LIMIT 0"
         )
         self.catalog.save(tt)
         return tt
@@ -528,9 +519,7 @@ class Engine:
         target = _dml_target(expr)
         key = self.resolve(target)
         if key in self.catalog.dynamic_tables:
-            raise SqlError(
-                f"DML operations are not allowed on dynamic table {key[1]}", statement=text
-            )
+            raise SqlError(f"DML operations are not allowed on dynamic table {key[1]}", statement=text)
         if key in self.catalog.streams:
             raise SqlError(f"{key[1]} is a stream; DML on a stream is not allowed", statement=text)
         with self._txn():
@@ -573,8 +562,7 @@ class Engine:
             expr = exp.Delete(this=aliased)
         if isinstance(expr, exp.Merge):
             raise UnsupportedSqlError(
-                "MERGE into a change-tracked table is not supported by the local engine;"
-                " use INSERT, UPDATE and DELETE",
+                "MERGE into a change-tracked table is not supported by the local engine; use INSERT, UPDATE and DELETE",
                 statement=text,
             )
         if isinstance(expr, exp.Insert):
@@ -630,8 +618,7 @@ class Engine:
         self.con.register(name, table)
         try:
             self.con.execute(
-                f"INSERT INTO {tt.log} SELECT {int(version)}, {'TRUE' if is_insert else 'FALSE'}, *"
-                f" FROM {name}"
+                f"INSERT INTO {tt.log} SELECT {int(version)}, {'TRUE' if is_insert else 'FALSE'}, * FROM {name}"
             )
         finally:
             self.con.unregister(name)
@@ -705,10 +692,7 @@ def _duck(sql: str) -> exp.Expression:
 
 
 def _dml_target(expr: exp.Expression) -> exp.Table:
-    if isinstance(expr, exp.TruncateTable):
-        table = expr.expressions[0]
-    else:
-        table = expr.this
+    table = expr.expressions[0] if isinstance(expr, exp.TruncateTable) else expr.this
     if isinstance(table, exp.Schema):
         table = table.this
     if not isinstance(table, exp.Table):

@@ -67,8 +67,7 @@ def record_task_run(
 def set_scheduled_row(engine: Engine, task: TaskState, when: datetime | None) -> None:
     """Keep one future SCHEDULED row per started, scheduled task (reference 2.7)."""
     engine.con.execute(
-        f"DELETE FROM {SCHEMA}.task_history WHERE STATE = 'SCHEDULED'"
-        " AND SCHEMA_NAME = ? AND NAME = ?",
+        f"DELETE FROM {SCHEMA}.task_history WHERE STATE = 'SCHEDULED' AND SCHEMA_NAME = ? AND NAME = ?",
         [task.schema, task.name],
     )
     if when is None:
@@ -188,7 +187,10 @@ def table_function_sql(engine: Engine, name: str, kwargs: dict[str, object]) -> 
         if (schema := kwargs.pop("SCHEMA_NAME", None)) is not None:
             where.append(f"upper(SCHEMA_NAME) = upper({_lit(schema)})")
         kwargs.pop("DATABASE_NAME", None)
-        table, order = f"{SCHEMA}.task_history", "SCHEDULED_TIME DESC, COMPLETED_TIME DESC NULLS FIRST"
+        table, order = (
+            f"{SCHEMA}.task_history",
+            "SCHEDULED_TIME DESC, COMPLETED_TIME DESC NULLS FIRST",
+        )
     elif name == "DYNAMIC_TABLE_REFRESH_HISTORY":
         limit = _limit(kwargs)
         where = _name_filter(kwargs, "NAME", engine)

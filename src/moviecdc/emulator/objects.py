@@ -67,13 +67,9 @@ def create_stream(engine: Engine, stmt: ddl.CreateStream, text: str) -> Rows:
             if not stmt.or_replace:
                 raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
         if stmt.source_kind != "TABLE" or src in cat.dynamic_tables:
-            raise UnsupportedSqlError(
-                "the local engine supports streams on tables only", statement=text
-            )
+            raise UnsupportedSqlError("the local engine supports streams on tables only", statement=text)
         if stmt.show_initial_rows:
-            raise UnsupportedSqlError(
-                "SHOW_INITIAL_ROWS = TRUE is not supported by the local engine", statement=text
-            )
+            raise UnsupportedSqlError("SHOW_INITIAL_ROWS = TRUE is not supported by the local engine", statement=text)
         if src not in cat.tracked:
             engine._track(src)  # creating the first stream turns change tracking on
         offset = engine.version
@@ -131,7 +127,11 @@ def create_task(engine: Engine, stmt: ddl.CreateTask, text: str) -> Rows:
                 return _ok(f"{key[1]} already exists, statement succeeded.")
             if stmt.or_alter:
                 _require_suspended(existing, text)
-                existing.body, existing.when, existing.schedule = stmt.body, stmt.when, stmt.schedule
+                existing.body, existing.when, existing.schedule = (
+                    stmt.body,
+                    stmt.when,
+                    stmt.schedule,
+                )
                 existing.warehouse, existing.after = stmt.warehouse, after
                 existing.comment, existing.params = stmt.comment, dict(stmt.params)
                 existing.graph_version += 1
@@ -260,7 +260,10 @@ def analyze_query(query: exp.Expression) -> tuple[bool, str | None]:
     for fn in query.find_all(exp.Anonymous, exp.Rand):
         name = "RANDOM" if isinstance(fn, exp.Rand) else str(fn.this).upper()
         if name in _NONDET_FUNCS:
-            return False, f"Non-deterministic function {name} is not supported for incremental refresh"
+            return (
+                False,
+                f"Non-deterministic function {name} is not supported for incremental refresh",
+            )
     for fn in query.find_all(*_TIME_FUNCS):
         parent = fn.parent
         in_filter = False
@@ -323,8 +326,11 @@ def create_dynamic_table(engine: Engine, stmt: ddl.CreateDynamicTable, text: str
                     statement=text,
                 )
             up = cat.dynamic_tables.get(inp)
-            if up is not None and up.lag_seconds is not None and lag.seconds is not None and (
-                lag.seconds < up.lag_seconds
+            if (
+                up is not None
+                and up.lag_seconds is not None
+                and lag.seconds is not None
+                and (lag.seconds < up.lag_seconds)
             ):
                 raise SqlError(
                     f"Dynamic table {key[1]}'s target lag ({lag.describe()}) is smaller than that"
@@ -359,9 +365,7 @@ def create_dynamic_table(engine: Engine, stmt: ddl.CreateDynamicTable, text: str
         cols = ""
         if stmt.columns:
             cols = "(" + ", ".join(_q(c) for c in stmt.columns) + ")"
-        engine.con.execute(
-            f"CREATE TABLE {engine._fq(key)} AS SELECT * FROM ({sql}) AS _q{cols} LIMIT 0"
-        )
+        engine.con.execute(f"CREATE TABLE {engine._fq(key)} AS SELECT * FROM ({sql}) AS _q{cols} LIMIT 0")
         dt = DynamicTableState(
             database=stmt.name.database or engine.ctx.database,
             schema=key[0],
@@ -450,17 +454,14 @@ def drop_object(engine: Engine, stmt: ddl.DropObject, text: str) -> Rows:
     if key not in store:
         if stmt.if_exists:
             return _ok(f"Drop statement executed successfully ({key[1]} already dropped).")
-        raise SqlError(
-            f"{kind.title()} '{stmt.name}' does not exist or not authorized.", statement=text
-        )
+        raise SqlError(f"{kind.title()} '{stmt.name}' does not exist or not authorized.", statement=text)
     with engine._txn():
         if kind == "DYNAMIC TABLE":
             engine.con.execute(f"DROP TABLE IF EXISTS {engine._fq(key)}")
             cat.drop_version(key)
         if kind == "TASK":
             engine.con.execute(
-                "DELETE FROM _moviecdc.task_history WHERE STATE = 'SCHEDULED'"
-                " AND SCHEMA_NAME = ? AND NAME = ?",
+                "DELETE FROM _moviecdc.task_history WHERE STATE = 'SCHEDULED' AND SCHEMA_NAME = ? AND NAME = ?",
                 list(key),
             )
         cat.delete(kind, key)
@@ -516,9 +517,7 @@ def describe(engine: Engine, stmt: ddl.Describe, text: str) -> Rows:
     res = show(engine, ddl.Show(kind, scope="SCHEMA", scope_name=ddl.Name((key[0],))), text)
     rows = [r for r in res.rows if r[1] == key[1]]
     if not rows:
-        raise SqlError(
-            f"{stmt.kind.title()} '{stmt.name}' does not exist or not authorized.", statement=text
-        )
+        raise SqlError(f"{stmt.kind.title()} '{stmt.name}' does not exist or not authorized.", statement=text)
     return Rows(columns=res.columns, rows=rows)
 
 

@@ -90,9 +90,7 @@ def suspend_task(engine: Engine, task: TaskState, reason: str) -> None:
 
 def children(engine: Engine, task: TaskState) -> list[TaskState]:
     me = f"{task.schema}.{task.name}"
-    return sorted(
-        (t for t in engine.catalog.tasks.values() if me in t.after), key=lambda t: t.name
-    )
+    return sorted((t for t in engine.catalog.tasks.values() if me in t.after), key=lambda t: t.name)
 
 
 def run_graph(engine: Engine, root: TaskState, scheduled: datetime, source: str) -> str:
@@ -176,15 +174,11 @@ def _block_statements(body: str) -> list[str]:
     for s in stmts:
         head = s.split(None, 1)[0].upper()
         if head in {"LET", "IF", "FOR", "WHILE", "LOOP", "REPEAT", "CASE", "RETURN", "DECLARE"} or ":=" in s:
-            raise SqlError(
-                f"the local engine cannot run Snowflake Scripting statement {head} in a task body"
-            )
+            raise SqlError(f"the local engine cannot run Snowflake Scripting statement {head} in a task body")
     return stmts
 
 
-def _finish(
-    engine: Engine, task: TaskState, run: history.TaskRun, state: str, exc: MovieCdcError | None
-) -> str:
+def _finish(engine: Engine, task: TaskState, run: history.TaskRun, state: str, exc: MovieCdcError | None) -> str:
     """Record the run, count failures, auto-suspend, schedule the next slot."""
     with engine._txn():
         task = engine.catalog.tasks.get((task.schema, task.name), task)
@@ -325,9 +319,7 @@ def refresh_group(
 
 
 def _input_versions(engine: Engine, dt: DynamicTableState) -> dict[str, int]:
-    return {
-        f"{s}.{n}": engine.catalog.versions.get((s, n), 0) for s, n in (tuple(i) for i in dt.inputs)
-    }
+    return {f"{s}.{n}": engine.catalog.versions.get((s, n), 0) for s, n in (tuple(i) for i in dt.inputs)}
 
 
 def refresh_one(

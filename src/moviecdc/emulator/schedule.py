@@ -308,8 +308,7 @@ def _resolve_zone(name: str) -> str | None:
 
 def _schedule_error(text: str, reason: str) -> SqlError:
     return SqlError(
-        f"Invalid value [{text!r}] for parameter 'SCHEDULE': {reason}. "
-        f"Expected {_INTERVAL_FORMS} or {_CRON_FORM}"
+        f"Invalid value [{text!r}] for parameter 'SCHEDULE': {reason}. Expected {_INTERVAL_FORMS} or {_CRON_FORM}"
     )
 
 
@@ -347,9 +346,7 @@ def parse_schedule(text: str) -> Schedule:
     if seconds < MIN_INTERVAL_SECONDS:
         raise _schedule_error(text, f"the minimum interval is {MIN_INTERVAL_SECONDS} SECONDS")
     if seconds > MAX_INTERVAL_SECONDS:
-        raise _schedule_error(
-            text, f"the maximum interval is {MAX_INTERVAL_SECONDS // 60} MINUTES (8 days)"
-        )
+        raise _schedule_error(text, f"the maximum interval is {MAX_INTERVAL_SECONDS // 60} MINUTES (8 days)")
     return IntervalSchedule(seconds)
 
 
@@ -369,17 +366,13 @@ def _parse_cron(text: str, rest: str) -> CronSchedule:
     for name, field, words in zip(_CRON_FIELD_NAMES, fields, _CRON_FIELD_WORDS, strict=True):
         for atom in _CRON_ATOM_SPLIT_RE.split(field):
             if not (atom == "*" or atom.isdecimal() or atom in words):
-                raise _schedule_error(
-                    text, f"invalid value {atom!r} in the {name} field of the cron expression"
-                )
+                raise _schedule_error(text, f"invalid value {atom!r} in the {name} field of the cron expression")
     expression = " ".join(fields)
     translated = _croniter_expression(expression)
     try:
         croniter(translated, datetime(2000, 1, 1)).get_next(datetime)
     except CroniterBadDateError:
-        raise _schedule_error(
-            text, f"cron expression {expression!r} never matches a date"
-        ) from None
+        raise _schedule_error(text, f"cron expression {expression!r} never matches a date") from None
     except (CroniterError, ValueError, KeyError) as exc:
         raise _schedule_error(text, f"invalid cron expression {expression!r} ({exc})") from None
     return CronSchedule(expression, zone)
@@ -428,9 +421,7 @@ def parse_target_lag(text: str) -> TargetLag:
         return TargetLag(None)
     seconds = parse_duration_seconds(text, DURATION_UNITS)
     if seconds is None:
-        raise SqlError(
-            f"Invalid value [{text!r}] for parameter 'TARGET_LAG'. Expected {_LAG_FORMS}"
-        )
+        raise SqlError(f"Invalid value [{text!r}] for parameter 'TARGET_LAG'. Expected {_LAG_FORMS}")
     if seconds < MIN_TARGET_LAG_SECONDS:
         raise SqlError(
             f"Invalid value [{text!r}] for parameter 'TARGET_LAG': the minimum target lag is "

@@ -69,10 +69,7 @@ def has_changes_sql(tt: TrackedTable, v0: int, v1: int) -> str:
     Like Snowflake it may say TRUE when the changes net to nothing (a row inserted
     and deleted again), and never says FALSE when there is data.
     """
-    return (
-        f"SELECT EXISTS (SELECT 1 FROM {tt.log}"
-        f" WHERE _version > {int(v0)} AND _version <= {int(v1)})"
-    )
+    return f"SELECT EXISTS (SELECT 1 FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)})"
 
 
 def physical_ddl(table_ddl: str, tt: TrackedTable) -> tuple[str, list[str], list[str]]:

@@ -71,9 +71,7 @@ def parse(sql: str) -> exp.Expression:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
-        raise SqlError(
-            f"SQL compilation error{where}: {first.get('description') or exc}", statement=sql
-        ) from exc
+        raise SqlError(f"SQL compilation error{where}: {first.get('description') or exc}", statement=sql) from exc
     parsed = [p for p in parsed if p is not None]
     if len(parsed) != 1:
         raise SqlError("expected exactly one statement", statement=sql)

@@ -263,9 +263,7 @@ class ChangeGenerator:
         while day < end:
             self._days.append(day)
             day += timedelta(days=1)
-        self._day_cum = list(
-            accumulate(_WEEKEND_WEIGHT if d.weekday() >= 5 else _WEEKDAY_WEIGHT for d in self._days)
-        )
+        self._day_cum = list(accumulate(_WEEKEND_WEIGHT if d.weekday() >= 5 else _WEEKDAY_WEIGHT for d in self._days))
         # The model of the table.
         self._live: dict[str, Booking] = {}
         self._booked = _IdPool()

@@ -60,9 +60,7 @@ class ChangeCounts:
     def __add__(self, other: ChangeCounts) -> ChangeCounts:
         if not isinstance(other, ChangeCounts):
             return NotImplemented
-        return ChangeCounts(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
+        return ChangeCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
 
 def source_table(ns: str) -> str:
@@ -91,10 +89,7 @@ def booking_row(booking: Booking) -> tuple[object, ...]:
 def apply_changes(wh: Warehouse, ns: str, changes: Sequence[Change]) -> ChangeCounts:
     """Apply one batch in order; consecutive inserts go in with one ``insert_rows`` call."""
     table = source_table(ns)
-    update_sql = (
-        f"UPDATE {table} SET ticket_count = ?, updated_at = CURRENT_TIMESTAMP() "
-        "WHERE booking_id = ?"
-    )
+    update_sql = f"UPDATE {table} SET ticket_count = ?, updated_at = CURRENT_TIMESTAMP() WHERE booking_id = ?"
     cancel_sql = (
         f"UPDATE {table} SET status = 'CANCELLED', updated_at = CURRENT_TIMESTAMP() "
         "WHERE booking_id = ? AND status = 'BOOKED'"

@@ -39,8 +39,7 @@ class SimulationPlan:
 
 def _known(wh: Warehouse, ns: str) -> list[Booking]:
     res = wh.execute(
-        f"SELECT {', '.join(INSERT_COLUMNS)} FROM {source_table(ns)}"
-        " WHERE booking_id IS NOT NULL ORDER BY booking_id"
+        f"SELECT {', '.join(INSERT_COLUMNS)} FROM {source_table(ns)} WHERE booking_id IS NOT NULL ORDER BY booking_id"
     )
     return [Booking(*row) for row in res.rows]  # type: ignore[arg-type]
 
@@ -82,9 +81,7 @@ def run_simulation(
         left = plan.bookings
         while left > 0 and not should_stop():
             batch = gen.bookings(min(left, plan.batch_size))
-            bookings_loaded += wh.insert_rows(
-                source_table(ns), INSERT_COLUMNS, [booking_row(b) for b in batch]
-            )
+            bookings_loaded += wh.insert_rows(source_table(ns), INSERT_COLUMNS, [booking_row(b) for b in batch])
             left -= len(batch)
         left = plan.changes
         while left > 0 and not should_stop():

@@ -24,9 +24,7 @@ def connect(settings: Settings, *, command: str = "moviecdc", clock: Clock | Non
         return SnowflakeWarehouse(settings, query_tag=f"moviecdc:{command}")
     from moviecdc.warehouse.local import LocalWarehouse
 
-    return LocalWarehouse(
-        settings.db_path, database=settings.database, schema=settings.schema, clock=clock
-    )
+    return LocalWarehouse(settings.db_path, database=settings.database, schema=settings.schema, clock=clock)
 
 
 __all__ = ["Rows", "Warehouse", "connect"]

@@ -40,9 +40,7 @@ class Warehouse(Protocol):
         """Run one statement and return its result."""
         ...
 
-    def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> int:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         """Insert many rows into ``table`` in bulk; returns the number inserted."""
         ...
 
@@ -62,9 +60,7 @@ class RecordingWarehouse:
         self.statements.append((sql, params))
         return Rows()
 
-    def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> int:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         self.statements.append((f"INSERT INTO {table} ({', '.join(columns)}) <{len(rows)} rows>", None))
         return len(rows)
 

@@ -27,16 +27,12 @@ class LocalWarehouse:
         clock: Clock | None = None,
         busy_timeout: float = 30.0,
     ) -> None:
-        self.engine = Engine(
-            path, clock=clock, database=database, schema=schema, busy_timeout=busy_timeout
-        )
+        self.engine = Engine(path, clock=clock, database=database, schema=schema, busy_timeout=busy_timeout)
 
     def execute(self, sql: str, params: Params | None = None) -> Rows:
         return self.engine.execute(sql, params)
 
-    def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> int:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         """Bulk insert through Arrow: one INSERT ... SELECT, captured like any DML."""
         if not rows:
             return 0

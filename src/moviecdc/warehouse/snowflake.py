@@ -43,9 +43,7 @@ class SnowflakeWarehouse:
 
     target = "snowflake"
 
-    def __init__(
-        self, settings: Settings, query_tag: str = "moviecdc", connector: object | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, query_tag: str = "moviecdc", connector: object | None = None) -> None:
         """Connect to Snowflake.
 
         Args:
@@ -63,13 +61,9 @@ class SnowflakeWarehouse:
         # Duck-typed: the real module or a test fake with connect() and errors.
         self._connector = cast(Any, connector if connector is not None else _import_connector())
         self._caught = _error_classes(self._connector)
-        self._secrets = tuple(
-            s for s in (settings.password, settings.private_key_file_pwd, settings.token) if s
-        )
+        self._secrets = tuple(s for s in (settings.password, settings.private_key_file_pwd, settings.token) if s)
         self._where = (
-            f"account {settings.account!r}"
-            if settings.account
-            else f"connection {settings.connection_name!r}"
+            f"account {settings.account!r}" if settings.account else f"connection {settings.connection_name!r}"
         )
         self._closed = False
         try:
@@ -120,9 +114,7 @@ class SnowflakeWarehouse:
         except self._caught as exc:
             raise SqlError(self._first_line(exc), statement=sql) from exc
 
-    def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]
-    ) -> int:
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         """Insert rows with one multi-row ``INSERT ... VALUES`` per chunk of 1 000.
 
         Values are always bound parameters. Chunks commit one by one (autocommit).
@@ -171,14 +163,11 @@ class SnowflakeWarehouse:
     def _connect_error(self, exc: BaseException, settings: Settings) -> ConnectionFailedError:
         errno = getattr(exc, "errno", None)
         operational = getattr(self._connector.errors, "OperationalError", None)
-        unreachable = isinstance(exc, OSError) or (
-            isinstance(operational, type) and isinstance(exc, operational)
-        )
+        unreachable = isinstance(exc, OSError) or (isinstance(operational, type) and isinstance(exc, operational))
         detail = self._first_line(exc)
         if unreachable and errno not in _LOGIN_HINTS:
             return ConnectionFailedError(
-                f"could not reach Snowflake {self._where} within {settings.login_timeout} s: "
-                f"{detail}",
+                f"could not reach Snowflake {self._where} within {settings.login_timeout} s: {detail}",
                 hint=_REACH_HINT,
             )
         user = f" for user {settings.user!r}" if settings.user else ""
