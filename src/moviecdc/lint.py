@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from moviecdc.emulator import ddl
 from moviecdc.emulator.objects import analyze_query
+from moviecdc.emulator.translate import table_names
 from moviecdc.errors import MovieCdcError
 from moviecdc.render import RenderedScript
 
@@ -103,18 +104,9 @@ def check_task_guard(stmts: list[Parsed]) -> list[Finding]:
     return found
 
 
-def _inputs(query: str) -> set[str]:
-    try:
-        expr = sqlglot.parse_one(query, read="snowflake")
-    except sqlglot.errors.ParseError:
-        return set()
-    ctes = {(c.alias or "").upper() for c in expr.find_all(exp.CTE)}
-    return {t.name.upper() for t in expr.find_all(exp.Table) if t.name.upper() not in ctes}
-
-
 def check_downstream_leaf(stmts: list[Parsed]) -> list[Finding]:
     dts = [p for p in stmts if isinstance(p.cdc, ddl.CreateDynamicTable)]
-    read = set().union(*(_inputs(p.cdc.query) for p in dts)) if dts else set()  # type: ignore[union-attr]
+    read = set().union(*(table_names(p.cdc.query) for p in dts)) if dts else set()  # type: ignore[union-attr]
     return [
         Finding(p.script, p.line, "MC003", f"dynamic table {p.cdc.name} has TARGET_LAG = DOWNSTREAM"  # type: ignore[union-attr]
                 " but no dynamic table reads it: Snowflake never refreshes it")

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import sqlglot
-from sqlglot import exp
-
 from moviecdc.emulator.schedule import parse_target_lag
+from moviecdc.emulator.translate import table_names
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.render import literal
 from moviecdc.warehouse.base import Warehouse
@@ -276,12 +274,7 @@ def _inputs(text: str) -> set[str]:
     idx = _top_level_as(text)
     if idx is not None:
         body = text[idx:]
-    try:
-        query = sqlglot.parse_one(body, read="snowflake")
-    except sqlglot.errors.ParseError:
-        return set()
-    ctes = {(c.alias or "").upper() for c in query.find_all(exp.CTE)}
-    return {t.name.upper() for t in query.find_all(exp.Table) if t.name.upper() not in ctes}
+    return table_names(body)
 
 
 def _top_level_as(text: str) -> int | None:

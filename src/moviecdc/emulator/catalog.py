@@ -201,16 +201,10 @@ class Catalog:
         self.streams.clear()
         self.tasks.clear()
         self.dynamic_tables.clear()
-        stores: dict[str, dict[Key, Any]] = {
-            "TRACKED": self.tracked,
-            "STREAM": self.streams,
-            "TASK": self.tasks,
-            "DYNAMIC TABLE": self.dynamic_tables,
-        }
         for kind, schema, name, spec in self.con.execute(
             f"SELECT kind, schema_name, name, spec FROM {SCHEMA}.objects"
         ).fetchall():
-            stores[kind][(schema, name)] = _decode(_KINDS[kind], spec)
+            self._store(kind)[(schema, name)] = _decode(_KINDS[kind], spec)
         self.versions = {
             (s, n): v
             for s, n, v in self.con.execute(
@@ -218,6 +212,15 @@ class Catalog:
             ).fetchall()
         }
         self.meta = dict(self.con.execute(f"SELECT key, value FROM {SCHEMA}.meta").fetchall())
+
+    def _store(self, kind: str) -> dict[Key, Any]:
+        stores: dict[str, dict[Key, Any]] = {
+            "TRACKED": self.tracked,
+            "STREAM": self.streams,
+            "TASK": self.tasks,
+            "DYNAMIC TABLE": self.dynamic_tables,
+        }
+        return stores[kind]
 
     # -- writes (the caller owns the transaction) ------------------------
     def save(self, obj: TrackedTable | StreamState | TaskState | DynamicTableState) -> None:
@@ -228,26 +231,14 @@ class Catalog:
             [kind, *key],
         )
         self.con.execute(f"INSERT INTO {SCHEMA}.objects VALUES (?, ?, ?, ?)", [kind, *key, _encode(obj)])
-        store: dict[Key, Any] = {
-            "TRACKED": self.tracked,
-            "STREAM": self.streams,
-            "TASK": self.tasks,
-            "DYNAMIC TABLE": self.dynamic_tables,
-        }[kind]
-        store[key] = obj
+        self._store(kind)[key] = obj
 
     def delete(self, kind: str, key: Key) -> None:
         self.con.execute(
             f"DELETE FROM {SCHEMA}.objects WHERE kind = ? AND schema_name = ? AND name = ?",
             [kind, *key],
         )
-        store: dict[Key, Any] = {
-            "TRACKED": self.tracked,
-            "STREAM": self.streams,
-            "TASK": self.tasks,
-            "DYNAMIC TABLE": self.dynamic_tables,
-        }[kind]
-        store.pop(key, None)
+        self._store(kind).pop(key, None)
 
     def set_meta(self, key: str, value: str) -> None:
         self.con.execute(f"DELETE FROM {SCHEMA}.meta WHERE key = ?", [key])

@@ -284,13 +284,8 @@ def analyze_query(query: exp.Expression) -> tuple[bool, str | None]:
 
 def query_inputs(engine: Engine, query: exp.Expression) -> list[Key]:
     """The base objects a dynamic table's query reads (CTE names excluded)."""
-    ctes = {(c.alias or "").upper() for c in query.find_all(exp.CTE)}
     keys: list[Key] = []
-    for table in query.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier):
-            continue
-        if table.args.get("db") is None and table.name.upper() in ctes:
-            continue
+    for table in tr.base_tables(query):
         key = engine.resolve(table)
         if key not in keys:
             keys.append(key)

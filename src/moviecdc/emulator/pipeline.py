@@ -122,41 +122,32 @@ def run_task(
     group: str,
     root: TaskState,
 ) -> str:
-    """One task run: WHEN, then the body in one transaction with its history row."""
+    """One task run: WHEN, then the body in one transaction with its history row.
+
+    Names in the condition and the body resolve in the task's own schema.
+    """
     from moviecdc.emulator.objects import in_schema
 
+    run = history.TaskRun(task, root, scheduled, engine.now(), source, group)
     with in_schema(engine, task.schema):
-        return _run_task(engine, task, scheduled, source, group, root)
-
-
-def _run_task(
-    engine: Engine,
-    task: TaskState,
-    scheduled: datetime,
-    source: str,
-    group: str,
-    root: TaskState,
-) -> str:
-    start = engine.now()
-    run = history.TaskRun(task, root, scheduled, start, source, group)
-    if task.when:
+        if task.when:
+            try:
+                ok = bool(engine.execute(f"SELECT {task.when}").scalar())
+            except MovieCdcError as exc:
+                return _finish(engine, task, run, "FAILED", exc)
+            if not ok:
+                return _finish(engine, task, run, "SKIPPED", None)
+        body = task.body.strip()
         try:
-            ok = bool(engine.execute(f"SELECT {task.when}").scalar())
+            if _is_block(body):
+                for stmt in _block_statements(body):
+                    engine.execute(stmt)
+                return _finish(engine, task, run, "SUCCEEDED", None)
+            with engine._txn():
+                engine.execute(body)
+                return _finish(engine, task, run, "SUCCEEDED", None)
         except MovieCdcError as exc:
             return _finish(engine, task, run, "FAILED", exc)
-        if not ok:
-            return _finish(engine, task, run, "SKIPPED", None)
-    body = task.body.strip()
-    try:
-        if _is_block(body):
-            for stmt in _block_statements(body):
-                engine.execute(stmt)
-            return _finish(engine, task, run, "SUCCEEDED", None)
-        with engine._txn():
-            engine.execute(body)
-            return _finish(engine, task, run, "SUCCEEDED", None)
-    except MovieCdcError as exc:
-        return _finish(engine, task, run, "FAILED", exc)
 
 
 def _is_block(body: str) -> bool:

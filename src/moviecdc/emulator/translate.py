@@ -111,6 +111,25 @@ def render(expr: exp.Expression, ctx: Context, params: Sequence[object] | None) 
     return sql, bound
 
 
+def base_tables(expr: exp.Expression) -> list[exp.Table]:
+    """The tables a statement reads or writes, without its CTE names and table functions."""
+    ctes = {(c.alias or "").upper() for c in expr.find_all(exp.CTE)}
+    return [
+        t
+        for t in expr.find_all(exp.Table)
+        if isinstance(t.this, exp.Identifier) and not (t.args.get("db") is None and t.name.upper() in ctes)
+    ]
+
+
+def table_names(sql: str) -> set[str]:
+    """Upper-case names of the tables ``sql`` references; empty if it does not parse."""
+    try:
+        expr = sqlglot.parse_one(sql, read="snowflake")
+    except ParseError:
+        return set()
+    return {t.name.upper() for t in base_tables(expr)}
+
+
 # -- rules -------------------------------------------------------------------
 
 
