@@ -1,0 +1,54 @@
+"""`moviecdc run`: the loop, and the database released between passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from moviecdc.config import Settings
+from moviecdc.emulator.clock import ManualClock
+from moviecdc.scheduler import run_local_pass, run_loop
+from moviecdc.warehouse.local import LocalWarehouse
+from tests.conftest import NS, deploy_pipeline
+
+
+def test_loop_runs_passes_and_releases_the_database(tmp_path: Path, clock: ManualClock) -> None:
+    db = tmp_path / "s.duckdb"
+    with LocalWarehouse(db, clock=clock) as wh:
+        deploy_pipeline(wh)
+        wh.execute(f"INSERT INTO {NS}.raw_movie_bookings (booking_id, status) VALUES ('B1', 'BOOKED')")
+    settings = Settings(db_path=db)
+    passes: list[object] = []
+    opened_between: list[bool] = []
+
+    def sleep(seconds: float) -> None:
+        con = duckdb.connect(str(db))  # another process could open it now
+        opened_between.append(True)
+        con.close()
+        clock.advance(seconds=seconds)
+
+    n = run_loop(settings, interval=30, clock=clock, on_pass=passes.append,
+                 should_stop=lambda: len(passes) >= 3, sleep=sleep)  # fmt: skip
+    assert n == 3 and opened_between == [True, True]
+    tasks = [t for p in passes for t in p.tasks]  # type: ignore[attr-defined]
+    assert [state for _, state in tasks] == ["SUCCEEDED"]  # the 1-minute slot came on the 2nd sleep
+    with LocalWarehouse(db, clock=clock) as wh:
+        assert wh.execute(f"SELECT count(*) FROM {NS}.movie_booking_cdc_events").scalar() == 1
+
+
+def test_catch_up_pass_refreshes_the_chain(tmp_path: Path, clock: ManualClock) -> None:
+    db = tmp_path / "s.duckdb"
+    with LocalWarehouse(db, clock=clock) as wh:
+        deploy_pipeline(wh)
+        wh.execute(
+            f"INSERT INTO {NS}.raw_movie_bookings (booking_id, customer_id, movie_id, booking_date, status,"
+            " ticket_count, ticket_price) VALUES ('B1', 'C1', 'M1', '2025-09-01 20:00', 'BOOKED', 2, 12)"
+        )
+    report = run_local_pass(Settings(db_path=db), catch_up=True, clock=clock)
+    assert report.as_dict()["refreshes"] == [
+        {"name": "CDC.MOVIE_BOOKINGS_FILTERED", "state": "SUCCEEDED", "action": "FULL"},
+        {"name": "CDC.MOVIE_BOOKING_INSIGHTS", "state": "SUCCEEDED", "action": "FULL"},
+    ]
+    with LocalWarehouse(db, clock=clock) as wh:
+        assert wh.execute(f"SELECT active_revenue FROM {NS}.movie_booking_insights").scalar() == 24
