@@ -172,3 +172,18 @@ def test_python_dash_m_works() -> None:
 
     proc = subprocess.run([sys.executable, "-m", "moviecdc", "--help"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "deploy" in proc.stdout
+
+
+def test_ci_runs_the_readme_quickstart_commands() -> None:
+    root = Path(__file__).parents[1]
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:3]]
+    assert len(blocks) == 2 and all(b.count("\n") == 0 for b in blocks)
+    for command in blocks:
+        assert command in ci.splitlines()
+
+
+def test_simulate_before_deploy_says_what_to_do(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["simulate", "--sample"], env, capsys)
+    assert code == 1 and "moviecdc deploy" in err

@@ -12,7 +12,9 @@ from moviecdc.errors import SqlError, UnsupportedSqlError
 @pytest.mark.parametrize(
     ("snowflake", "expected"),
     [
-        pytest.param("SELECT IFF(a > 1, 'x', 'y') FROM t", "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t", id="iff"),
+        pytest.param(
+            "SELECT IFF(a > 1, 'x', 'y') FROM t", "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t", id="iff"
+        ),
         pytest.param("SELECT a::DATE FROM t", "SELECT CAST(a AS DATE) FROM t", id="cast"),
         pytest.param("SELECT * FROM db.s.t", "SELECT * FROM s.t", id="strip-database"),
         pytest.param("SELECT a FROM t WHERE b = ?", "SELECT a FROM t WHERE b = ?", id="bound-parameter"),
