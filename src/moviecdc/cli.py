@@ -241,7 +241,10 @@ def run(app: App, once: bool, interval: float) -> None:
             click.echo(f"dynamic table {name}: {state} ({action})")
 
     if once:
-        show(scheduler.run_local_pass(app.settings, catch_up=True))
+        report = scheduler.run_local_pass(app.settings, catch_up=True)
+        show(report)
+        if not (report.tasks or report.refreshes):
+            click.echo("Nothing to run: no resumed task and no scheduled dynamic table (run `moviecdc deploy`).")
         return
     click.echo(
         f"Scheduler running every {interval:g} s on {app.settings.db_path} (Ctrl-C to stop).",

@@ -10,6 +10,7 @@ from typing import Any
 
 from moviecdc.config import Settings
 from moviecdc.emulator.clock import Clock
+from moviecdc.errors import SqlError
 from moviecdc.simulate.generator import Booking, ChangeGenerator
 from moviecdc.simulate.runner import (
     INSERT_COLUMNS,
@@ -38,9 +39,13 @@ class SimulationPlan:
 
 
 def _known(wh: Warehouse, ns: str) -> list[Booking]:
-    res = wh.execute(
-        f"SELECT {', '.join(INSERT_COLUMNS)} FROM {source_table(ns)} WHERE booking_id IS NOT NULL ORDER BY booking_id"
-    )
+    try:
+        res = wh.execute(
+            f"SELECT {', '.join(INSERT_COLUMNS)} FROM {source_table(ns)}"
+            " WHERE booking_id IS NOT NULL ORDER BY booking_id"
+        )
+    except SqlError as exc:
+        raise SqlError(f"cannot read {source_table(ns)}: {exc.message}", hint="run `moviecdc deploy` first") from exc
     return [Booking(*row) for row in res.rows]  # type: ignore[arg-type]
 
 
