@@ -94,12 +94,25 @@ def cli(ctx: click.Context, target: str | None, connection_name: str | None,
     help="Your own copy of the SQL templates.",
 )
 @click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@click.option("--force", is_flag=True, help="Deploy even when lint finds a known trap.")
 @pass_app
-def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...]) -> None:
-    """Render sql/ in order and apply it (idempotent: no row or pending change is lost)."""
+def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], force: bool) -> None:
+    """Render sql/ in order and apply it (idempotent: no row or pending change is lost).
+
+    The rendered SQL is linted first; a known trap stops the deploy unless --force.
+    """
     from moviecdc import deploy as dep
+    from moviecdc.errors import DeployError
+    from moviecdc.lint import lint_scripts
 
     scripts = app.scripts(sql_dir, var)
+    findings = lint_scripts(scripts)
+    for f in findings:
+        _err(f"{'warning' if force else 'error'}: {f.script}:{f.line}: {f.code} {f.message}")
+    if findings and not force:
+        raise DeployError(
+            f"lint found {len(findings)} known trap(s); nothing was deployed", hint="fix them, or pass --force"
+        )
     if dry_run:
         for script in scripts:
             click.echo(f"-- {script.name} (target: {app.settings.target})")

@@ -36,6 +36,7 @@ from moviecdc.emulator.clock import Clock, SystemClock
 from moviecdc.errors import DatabaseBusyError, SqlError, UnsupportedSqlError
 from moviecdc.warehouse.base import Rows
 
+RETENTION_SETTINGS = ("DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS")
 _LOCK_RE = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
 _PID_RE = re.compile(r"PID (\d+)")
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
@@ -443,13 +444,25 @@ class Engine:
         if kind == "TABLE" and key in self.catalog.dynamic_tables:
             raise SqlError(f"'{key[1]}' is a dynamic table; use ALTER DYNAMIC TABLE", statement=text)
         tracking = None
+        retention: dict[str, str] = {}
+        others = False
         for action in expr.args.get("actions") or []:
-            if isinstance(action, exp.AlterSet):
-                for prop in action.find_all(exp.Property):
-                    if prop.name.upper() == "CHANGE_TRACKING":
-                        tracking = prop.args["value"].sql().upper() == "TRUE"
-        if tracking is not None and len(expr.args.get("actions") or []) == 1:
+            props = list(action.find_all(exp.Property)) if isinstance(action, exp.AlterSet) else []
+            others = others or not props
+            for prop in props:
+                name = prop.name.upper()
+                if name == "CHANGE_TRACKING":
+                    tracking = prop.args["value"].sql().upper() == "TRUE"
+                elif name in RETENTION_SETTINGS:
+                    retention[name] = prop.args["value"].sql()
+                else:
+                    others = True
+        if (tracking is not None or retention) and not others:
             with self._txn():
+                for name, value in retention.items():
+                    if not value.isdigit() or int(value) > 90:
+                        raise SqlError(f"invalid value {value} for {name}: a whole number of days, 0 to 90")
+                    self.catalog.set_meta(f"{name}.{key[0]}.{key[1]}", value)
                 if tracking and key not in self.catalog.tracked:
                     self._track(key)
                 elif not tracking and key in self.catalog.tracked:
@@ -649,8 +662,10 @@ class Engine:
         return streams.change_set_sql(tt, st.offset, v1, st.mode == "APPEND_ONLY")
 
     def _stream_source(self, st: StreamState) -> TrackedTable:
+        from moviecdc.emulator.pipeline import is_stale
+
         tt = self.catalog.tracked.get((st.source_schema, st.source_name))
-        if st.stale or tt is None:
+        if tt is None or is_stale(self, st):
             raise SqlError(
                 f"Stream {st.database}.{st.schema}.{st.name} has become stale. Recreate it"
                 " (CREATE OR REPLACE STREAM): unconsumed changes are lost."
@@ -665,7 +680,12 @@ class Engine:
         tt = self._stream_source(st)
         v1 = self._read_version if self._read_version is not None else self.version
         row = self.con.execute(streams.has_changes_sql(tt, st.offset, v1)).fetchone()
-        return bool(row and row[0])
+        if not (row and row[0]):
+            # an empty stream checked by SYSTEM$STREAM_HAS_DATA restarts its staleness clock (1.6)
+            st.last_consumed_on = self.now()
+            self.catalog.save(st)
+            return False
+        return True
 
     def statement_time_sql(self) -> str:
         return f"CAST('{self.statement_time().isoformat()}' AS TIMESTAMPTZ)"

@@ -540,7 +540,7 @@ def _stream_row(engine: Engine, st: StreamState) -> tuple[object, ...]:
     fq_table = f"{st.database}.{st.source_schema}.{st.source_name}"
     return (
         st.created_on, st.name, st.database, st.schema, st.owner, st.comment or "", fq_table,
-        st.source_kind, fq_table, "DELTA", "true" if st.stale else "false", st.mode,
+        st.source_kind, fq_table, "DELTA", "true" if pipeline.is_stale(engine, st) else "false", st.mode,
         pipeline.stale_after(engine, st), "N/A", "ROLE",
     )  # fmt: skip
 

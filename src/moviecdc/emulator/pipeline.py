@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 DT_FAILURES_BEFORE_SUSPEND = 5
 TRIGGERED_MIN_INTERVAL = timedelta(seconds=30)
-STREAM_RETENTION_DAYS = 14  # max(DATA_RETENTION_TIME_IN_DAYS=1, MAX_DATA_EXTENSION=14)
+DEFAULT_RETENTION_DAYS = 1  # DATA_RETENTION_TIME_IN_DAYS
+DEFAULT_MAX_EXTENSION_DAYS = 14  # MAX_DATA_EXTENSION_TIME_IN_DAYS
 
 
 @dataclass
@@ -44,19 +45,27 @@ class PassReport:
 
 
 # ---------------------------------------------------------------- streams
-def stale_after(engine: Engine, st: StreamState) -> datetime | None:
-    """Last consumption + the retention window (reference 1.7)."""
+def stale_after(engine: Engine, st: StreamState) -> datetime:
+    """Last consumption + max(DATA_RETENTION_TIME_IN_DAYS, MAX_DATA_EXTENSION_TIME_IN_DAYS) (1.7).
+
+    Defaults 1 and 14 days; set them with ``ALTER TABLE <source> SET ...``.
+    """
     base = st.last_consumed_on or st.created_on
-    days = int(engine.catalog.meta.get("stream_retention_days", STREAM_RETENTION_DAYS))
-    return base + timedelta(days=days)
+    meta = engine.catalog.meta
+    source = f"{st.source_schema}.{st.source_name}"
+    retention = int(meta.get(f"DATA_RETENTION_TIME_IN_DAYS.{source}", DEFAULT_RETENTION_DAYS))
+    extension = int(meta.get(f"MAX_DATA_EXTENSION_TIME_IN_DAYS.{source}", DEFAULT_MAX_EXTENSION_DAYS))
+    return base + timedelta(days=max(retention, extension))
+
+
+def is_stale(engine: Engine, st: StreamState) -> bool:
+    return st.stale or engine.now() > stale_after(engine, st)
 
 
 def refresh_staleness(engine: Engine) -> None:
     """Mark streams whose offset fell out of the retention window as stale."""
-    now = engine.now()
     for st in list(engine.catalog.streams.values()):
-        limit = stale_after(engine, st)
-        if not st.stale and limit is not None and now > limit:
+        if not st.stale and is_stale(engine, st):
             st.stale = True
             engine.catalog.save(st)
 
