@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,21 +278,42 @@ def run(app: App, once: bool, interval: float) -> None:
     show_default=True,
     help="Task runs and refreshes to show per object.",
 )
+@click.option(
+    "--watch",
+    type=click.FloatRange(1, 3600),
+    default=None,
+    metavar="SECONDS",
+    help="Redraw every SECONDS until Ctrl-C.",
+)
 @pass_app
-def status(app: App, as_json: bool, check: bool, history: int) -> int:
-    """Tasks, task history, streams, dynamic tables, refresh history, lag vs target."""
+def status(app: App, as_json: bool, check: bool, history: int, watch: float | None) -> int:
+    """Tasks, task history, streams, dynamic tables, refresh history, lag vs target.
+
+    With --check the exit code is 0 when everything is OK and 1 when anything is WARN or FAIL.
+    """
     from moviecdc.status import collect_status
     from moviecdc.status_view import render_status
 
-    wh = app.connect("status")
-    try:
-        report = collect_status(wh, app.settings.database, app.settings.schema, history=history)
-    finally:
-        wh.close()
-    if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
-    else:
-        click.echo(render_status(report, color=sys.stdout.isatty()))
+    stop = _stop_flag() if watch else (lambda: False)
+    while True:
+        wh = app.connect("status")
+        try:
+            report = collect_status(wh, app.settings.database, app.settings.schema, history=history)
+        finally:
+            wh.close()
+        if watch and sys.stdout.isatty():
+            click.echo("\x1b[2J\x1b[H", nl=False)
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), indent=2))
+        else:
+            click.echo(render_status(report, color=sys.stdout.isatty()))
+        if not watch:
+            break
+        deadline = time.monotonic() + watch
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if stop():
+            break
     return 1 if check and report.health != "OK" else 0
 
 

@@ -126,8 +126,8 @@ def collect_status(
         report.notes.extend(LOCAL_NOTES)
     _source(wh, ns, report)
     _streams(wh, ns, report)
-    _tasks(wh, ns, database, report, history)
     _events(wh, ns, report)
+    _tasks(wh, ns, database, report, history)
     _dynamic_tables(wh, ns, database, report, history, now)
     return report
 
@@ -238,6 +238,7 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
                 {
                     "state": r["state"],
                     "scheduled_time": _aware(r["scheduled_time"]),
+                    "query_start_time": _aware(r.get("query_start_time")),
                     "completed_time": _aware(r["completed_time"]),
                     "error": r.get("error_message"),
                     "scheduled_from": r.get("scheduled_from"),
@@ -253,10 +254,22 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
                         f"task is suspended ({reason}): changes are not being copied;"
                         " `moviecdc deploy` resumes it")
             )  # fmt: skip
+        pending = sum(int(s.get("pending_changes") or 0) for s in report.streams)  # type: ignore[call-overload]
         if not condition or "STREAM_HAS_DATA" not in str(condition).upper():
+            idle = ""
+            if row.get("state") == "started" and not pending:
+                idle = " The pipeline is idle (no pending change) yet"
             report.findings.append(
-                Finding(WARN, name, "task has no WHEN SYSTEM$STREAM_HAS_DATA guard: it wakes a"
-                        " warehouse on every run, data or not")
+                Finding(WARN, name, f"task has no WHEN SYSTEM$STREAM_HAS_DATA guard.{idle} it wakes"
+                        f" warehouse {row.get('warehouse') or '(serverless)'} on every run, data or not")
+            )  # fmt: skip
+        newest = _aware(report.events.get("newest_change"))
+        last = done[0] if done else None
+        started_at = _aware(last.get("query_start_time")) if last else None
+        if last and last["state"] == "SUCCEEDED" and started_at and (newest is None or newest < started_at):
+            report.findings.append(
+                Finding(WARN, name, "the last run succeeded but copied no change: the warehouse woke up for"
+                        " nothing (does the WHEN guard check the stream the task consumes?)")
             )  # fmt: skip
         if done and done[0]["state"] in {"FAILED", "FAILED_AND_AUTO_SUSPENDED"}:
             report.findings.append(

@@ -62,4 +62,7 @@ def _last(d: dict[str, object]) -> str:
         return "never"
     r = refreshes[0]  # type: ignore[index]
     ins, dele = r.get("rows_inserted"), r.get("rows_deleted")
-    return f"{r['state']} {r['action']} +{ins if ins is not None else '?'}/-{dele if dele is not None else '?'}"
+    took = r.get("duration_sec")
+    took_text = f" {took:.2f}s" if isinstance(took, int | float) else ""
+    counts = f"+{ins if ins is not None else '?'}/-{dele if dele is not None else '?'}"
+    return f"{r['state']} {r['action']} {counts}{took_text}"

@@ -159,6 +159,18 @@ class Engine:
             self.catalog.set_meta("last_ts", ts.isoformat())
         return self._stmt_ts
 
+    def tick(self) -> datetime:
+        """A fresh timestamp for history rows: clock time, strictly increasing.
+
+        A manual clock can stand still; history must still order runs and refreshes.
+        """
+        last = self.catalog.meta.get("last_ts")
+        ts = self.now()
+        if last is not None:
+            ts = max(ts, datetime.fromisoformat(last) + timedelta(microseconds=1))
+        self.catalog.set_meta("last_ts", ts.isoformat())
+        return ts
+
     @contextlib.contextmanager
     def _txn(self) -> Iterator[None]:
         """A transaction for one operation, unless one is already open."""
@@ -465,7 +477,7 @@ class Engine:
                     self.catalog.set_meta(f"{name}.{key[0]}.{key[1]}", value)
                 if tracking and key not in self.catalog.tracked:
                     self._track(key)
-                elif not tracking and key in self.catalog.tracked:
+                elif tracking is False and key in self.catalog.tracked:
                     raise UnsupportedSqlError(
                         "turning change tracking off is not supported by the local engine",
                         statement=text,

@@ -137,7 +137,7 @@ def run_task(
     """
     from moviecdc.emulator.objects import in_schema
 
-    run = history.TaskRun(task, root, scheduled, engine.now(), source, group)
+    run = history.TaskRun(task, root, scheduled, engine.tick(), source, group)
     with in_schema(engine, task.schema):
         if task.when:
             try:
@@ -305,7 +305,7 @@ def refresh_group(
         action = initial_action if (targets is None or key in targets) else None
         if bad:
             history.record_refresh(
-                engine, dt, "UPSTREAM_FAILED", "NO_DATA", trigger, data_ts, data_ts,
+                engine, dt, "UPSTREAM_FAILED", "NO_DATA", trigger, data_ts, engine.tick(),
                 code="UPSTREAM_FAILURE", message="Skipped refreshing because an input dynamic table failed.",
             )  # fmt: skip
             failed.add(key)
@@ -330,7 +330,7 @@ def refresh_one(
     action: str | None = None,
 ) -> tuple[str, str]:
     """One refresh: NO_DATA if no input changed, else a full recompute (3.5)."""
-    started = engine.now()
+    started = engine.tick()
     t0 = time.perf_counter()
     versions = _input_versions(engine, dt)
     if dt.initialized and action is None and versions == dt.input_versions:
