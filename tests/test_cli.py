@@ -187,3 +187,27 @@ def test_ci_runs_the_readme_quickstart_commands() -> None:
 def test_simulate_before_deploy_says_what_to_do(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["simulate", "--sample"], env, capsys)
     assert code == 1 and "moviecdc deploy" in err
+
+
+def test_status_check_fails_on_a_failure(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    run(["deploy"], env, capsys)
+    run(["sql", "-q", "ALTER DYNAMIC TABLE movie_booking_insights SET TARGET_LAG = DOWNSTREAM"], env, capsys)
+    code, out, _ = run(["status", "--check", "--json"], env, capsys)
+    assert code == 1 and json.loads(out)["health"] == "FAIL"
+
+
+def test_status_watch_redraws_until_interrupted(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run(["deploy"], env, capsys)
+    proc = subprocess.Popen([sys.executable, "-m", "moviecdc", "status", "--watch", "1"], env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(3.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out.count("moviecdc status: local") >= 2
