@@ -2,7 +2,7 @@
 -- image of each source_row_id, dropped when that image is a delete. An update's
 -- DELETE half is never the newest image: its INSERT half shares the timestamp and
 -- sorts after it. Invalid rows are kept and flagged, so the data-quality score can
--- count them. TARGET_LAG = DOWNSTREAM: refreshed when movie_booking_insights needs it.
+-- count them; titles come from the movies catalogue. TARGET_LAG = DOWNSTREAM: refreshed when movie_booking_insights needs it.
 CREATE OR ALTER DYNAMIC TABLE {{ ns }}.movie_bookings_filtered
     TARGET_LAG = DOWNSTREAM
     WAREHOUSE = {{ warehouse }}
@@ -28,35 +28,38 @@ current_rows AS (
     WHERE change_action = 'INSERT'
 )
 SELECT
-    source_row_id,
-    booking_id,
-    customer_id,
-    movie_id,
-    booking_date,
-    status,
-    ticket_count,
-    ticket_price,
-    total_amount,
-    created_at,
-    updated_at,
-    IFF(is_update, 'UPDATE', 'INSERT') AS last_change_type,
-    change_timestamp AS last_change_timestamp,
-    CAST(booking_date AS DATE) AS booking_day,
-    HOUR(booking_date) AS booking_hour,
-    DAYOFWEEK(booking_date) AS booking_day_of_week,   -- 0 = Sunday
-    CASE status WHEN 'BOOKED' THEN 'ACTIVE' WHEN 'CANCELLED' THEN 'INACTIVE' END
+    c.source_row_id,
+    c.booking_id,
+    c.customer_id,
+    c.movie_id,
+    m.title AS movie_title,
+    m.genre AS movie_genre,
+    c.booking_date,
+    c.status,
+    c.ticket_count,
+    c.ticket_price,
+    c.total_amount,
+    c.created_at,
+    c.updated_at,
+    IFF(c.is_update, 'UPDATE', 'INSERT') AS last_change_type,
+    c.change_timestamp AS last_change_timestamp,
+    CAST(c.booking_date AS DATE) AS booking_day,
+    HOUR(c.booking_date) AS booking_hour,
+    DAYOFWEEK(c.booking_date) AS booking_day_of_week,   -- 0 = Sunday
+    CASE c.status WHEN 'BOOKED' THEN 'ACTIVE' WHEN 'CANCELLED' THEN 'INACTIVE' END
         AS booking_status_category,
     CASE
-        WHEN ticket_count = 1 THEN 'SINGLE'
-        WHEN ticket_count BETWEEN 2 AND 4 THEN 'GROUP'
-        WHEN ticket_count >= 5 THEN 'LARGE_GROUP'
+        WHEN c.ticket_count = 1 THEN 'SINGLE'
+        WHEN c.ticket_count BETWEEN 2 AND 4 THEN 'GROUP'
+        WHEN c.ticket_count >= 5 THEN 'LARGE_GROUP'
     END AS booking_size_category,
     CASE
-        WHEN ticket_price < 10 THEN 'BUDGET'
-        WHEN ticket_price <= 20 THEN 'STANDARD'
-        WHEN ticket_price > 20 THEN 'PREMIUM'
+        WHEN c.ticket_price < 10 THEN 'BUDGET'
+        WHEN c.ticket_price <= 20 THEN 'STANDARD'
+        WHEN c.ticket_price > 20 THEN 'PREMIUM'
     END AS price_category,
-    is_valid_booking,
-    IFF(is_valid_booking AND status = 'BOOKED', total_amount, 0) AS active_revenue,
-    IFF(is_valid_booking AND status = 'CANCELLED', total_amount, 0) AS lost_revenue
-FROM current_rows;
+    c.is_valid_booking,
+    IFF(c.is_valid_booking AND c.status = 'BOOKED', c.total_amount, 0) AS active_revenue,
+    IFF(c.is_valid_booking AND c.status = 'CANCELLED', c.total_amount, 0) AS lost_revenue
+FROM current_rows AS c
+LEFT JOIN {{ ns }}.movies AS m ON m.movie_id = c.movie_id;

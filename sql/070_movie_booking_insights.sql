@@ -4,6 +4,7 @@
 -- of each booking, so an update is counted once, never as a delete plus an insert.
 -- Change metrics come from the events: new bookings (inserts), status changes
 -- (update pairs whose status differs) and deletions (deletes that are not updates).
+-- Titles come from the movies catalogue.
 CREATE OR ALTER DYNAMIC TABLE {{ ns }}.movie_booking_insights
     TARGET_LAG = '{{ target_lag }}'
     WAREHOUSE = {{ warehouse }}
@@ -61,28 +62,51 @@ facts AS (
     SELECT * FROM state_facts
     UNION ALL
     SELECT * FROM change_facts
+),
+totals AS (
+    SELECT
+        movie_id,
+        booking_day,
+        SUM(bookings) AS total_bookings,
+        SUM(valid_bookings) AS valid_bookings,
+        SUM(active_bookings) AS active_bookings,
+        SUM(cancelled_bookings) AS cancelled_bookings,
+        SUM(tickets) AS tickets_sold,
+        SUM(active_revenue) AS active_revenue,
+        SUM(lost_revenue) AS lost_revenue,
+        SUM(single_bookings) AS single_bookings,
+        SUM(group_bookings) AS group_bookings,
+        SUM(large_group_bookings) AS large_group_bookings,
+        SUM(budget_bookings) AS budget_bookings,
+        SUM(standard_bookings) AS standard_bookings,
+        SUM(premium_bookings) AS premium_bookings,
+        SUM(new_bookings) AS new_bookings,
+        SUM(status_changes) AS status_changes,
+        SUM(deletions) AS deletions
+    FROM facts
+    GROUP BY movie_id, booking_day
 )
 SELECT
-    movie_id,
-    booking_day,
-    SUM(bookings) AS total_bookings,
-    SUM(valid_bookings) AS valid_bookings,
-    SUM(active_bookings) AS active_bookings,
-    SUM(cancelled_bookings) AS cancelled_bookings,
-    SUM(tickets) AS tickets_sold,
-    SUM(active_revenue) AS active_revenue,
-    SUM(lost_revenue) AS lost_revenue,
-    ROUND(100 * SUM(cancelled_bookings) / NULLIF(SUM(valid_bookings), 0), 2)
-        AS cancellation_rate_pct,
-    ROUND(100 * SUM(valid_bookings) / NULLIF(SUM(bookings), 0), 2) AS data_quality_score_pct,
-    SUM(single_bookings) AS single_bookings,
-    SUM(group_bookings) AS group_bookings,
-    SUM(large_group_bookings) AS large_group_bookings,
-    SUM(budget_bookings) AS budget_bookings,
-    SUM(standard_bookings) AS standard_bookings,
-    SUM(premium_bookings) AS premium_bookings,
-    SUM(new_bookings) AS new_bookings,
-    SUM(status_changes) AS status_changes,
-    SUM(deletions) AS deletions
-FROM facts
-GROUP BY movie_id, booking_day;
+    t.movie_id,
+    m.title AS movie_title,
+    t.booking_day,
+    t.total_bookings,
+    t.valid_bookings,
+    t.active_bookings,
+    t.cancelled_bookings,
+    t.tickets_sold,
+    t.active_revenue,
+    t.lost_revenue,
+    ROUND(100 * t.cancelled_bookings / NULLIF(t.valid_bookings, 0), 2) AS cancellation_rate_pct,
+    ROUND(100 * t.valid_bookings / NULLIF(t.total_bookings, 0), 2) AS data_quality_score_pct,
+    t.single_bookings,
+    t.group_bookings,
+    t.large_group_bookings,
+    t.budget_bookings,
+    t.standard_bookings,
+    t.premium_bookings,
+    t.new_bookings,
+    t.status_changes,
+    t.deletions
+FROM totals AS t
+LEFT JOIN {{ ns }}.movies AS m ON m.movie_id = t.movie_id;

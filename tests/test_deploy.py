@@ -33,7 +33,7 @@ def test_deploy_twice_loses_no_row_and_no_pending_change(pipeline: LocalWarehous
     pipeline.execute(f"UPDATE {table} SET status = 'CANCELLED' WHERE booking_id = 'B1'")
     pipeline.execute(f"INSERT INTO {table} (booking_id, status) VALUES ('B2', 'BOOKED')")
     report = deploy(pipeline, scripts())
-    assert len(report.applied) == 9
+    assert len(report.applied) == 11
     assert pipeline.execute(f"SELECT count(*) FROM {table}").scalar() == 2
     assert pipeline.execute(f"SELECT count(*) FROM {NS}.movie_bookings_stream").scalar() == 3
     assert pipeline.execute(f"SHOW TASKS IN SCHEMA {NS}").dicts()[0]["state"] == "started"
@@ -100,7 +100,7 @@ def test_rendered_sql_avoids_the_known_traps() -> None:
 
 def test_teardown_drops_everything_deploy_created(pipeline: LocalWarehouse) -> None:
     kinds = [o.kind for o in created_objects(scripts())]
-    assert kinds == ["TABLE", "STREAM", "TABLE", "TASK", "DYNAMIC TABLE", "DYNAMIC TABLE"]
+    assert kinds == ["TABLE", "TABLE", "STREAM", "TABLE", "TASK", "DYNAMIC TABLE", "DYNAMIC TABLE"]
     teardown(pipeline, scripts())
     for show in ("STREAMS", "TASKS", "DYNAMIC TABLES"):
         assert pipeline.execute(f"SHOW {show} IN SCHEMA {NS}").rows == []

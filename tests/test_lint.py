@@ -43,17 +43,29 @@ def test_lint_finds_nothing_in_the_shipped_templates() -> None:
         pytest.param("CREATE OR REPLACE STREAM s ON TABLE t", "MC001", id="replace-stream"),
         pytest.param("CREATE OR REPLACE STREAM s ON TABLE t AT (STREAM => 's')", None, id="replace-keeping-offset"),
         pytest.param("CREATE TASK k SCHEDULE = '1 MINUTE' AS INSERT INTO e SELECT * FROM s", "MC002", id="no-guard"),
-        pytest.param("CREATE TASK k SCHEDULE = '1 MINUTE' WHEN SYSTEM$STREAM_HAS_DATA('s')"
-                     " AS INSERT INTO e SELECT * FROM s", None, id="guarded"),
+        pytest.param(
+            "CREATE TASK k SCHEDULE = '1 MINUTE' WHEN SYSTEM$STREAM_HAS_DATA('s') AS INSERT INTO e SELECT * FROM s",
+            None,
+            id="guarded",
+        ),
         pytest.param("CREATE TASK k AS DELETE FROM t WHERE METADATA$ACTION = 'UPDATE'", "MC005", id="update-action"),
-        pytest.param("CREATE DYNAMIC TABLE d TARGET_LAG = '1 minute' WAREHOUSE = w AS SELECT RANDOM() AS r FROM t",
-                     "MC004", id="random"),
-        pytest.param("CREATE DYNAMIC TABLE d TARGET_LAG = '1 minute' WAREHOUSE = w AS SELECT a FROM t WHERE"
-                     " updated_at > CURRENT_TIMESTAMP()", None, id="time-in-where-is-fine"),
+        pytest.param(
+            "CREATE DYNAMIC TABLE d TARGET_LAG = '1 minute' WAREHOUSE = w AS SELECT RANDOM() AS r FROM t",
+            "MC004",
+            id="random",
+        ),
+        pytest.param(
+            "CREATE DYNAMIC TABLE d TARGET_LAG = '1 minute' WAREHOUSE = w AS SELECT a FROM t WHERE"
+            " updated_at > CURRENT_TIMESTAMP()",
+            None,
+            id="time-in-where-is-fine",
+        ),
     ],
 )
 def test_lint_checks_one_statement(tmp_path: Path, sql: str, code: str | None) -> None:
-    (tmp_path / "010.sql").write_text(f"CREATE TABLE IF NOT EXISTS t (a INT);\nCREATE STREAM IF NOT EXISTS s ON TABLE t;\n{sql};\n")
+    (tmp_path / "010.sql").write_text(
+        f"CREATE TABLE IF NOT EXISTS t (a INT);\nCREATE STREAM IF NOT EXISTS s ON TABLE t;\n{sql};\n"
+    )
     codes = {c for _, _, c in lint(tmp_path)}
     assert codes == ({code} if code else set())
 
@@ -70,6 +82,9 @@ def test_deploy_refuses_a_trap_unless_forced(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run(["deploy", "--sql-dir", str(ORIGINAL)], env, capsys)
     assert code == 1 and "nothing was deployed" in err and "MC003" in err
     code, out, _ = run(["sql", "-q", "SHOW TASKS IN ACCOUNT", "--format", "csv"], env, capsys)
-    assert out.strip() == "created_on,name,id,database_name,schema_name,owner,comment,warehouse,schedule,predecessors,state,definition,condition,allow_overlapping_execution,error_integration,last_committed_on,last_suspended_on,owner_role_type,config,budget,task_relations,last_suspended_reason"
+    assert (
+        out.strip()
+        == "created_on,name,id,database_name,schema_name,owner,comment,warehouse,schedule,predecessors,state,definition,condition,allow_overlapping_execution,error_integration,last_committed_on,last_suspended_on,owner_role_type,config,budget,task_relations,last_suspended_reason"
+    )
     code, _, err = run(["deploy", "--sql-dir", str(ORIGINAL), "--force"], env, capsys)
     assert code == 0 and "warning:" in err

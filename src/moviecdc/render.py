@@ -101,6 +101,13 @@ def template_variables(settings: Settings, overrides: Mapping[str, str] | None =
     return values
 
 
+def catalogue_variables() -> dict[str, object]:
+    """Structured template data: the movie catalogue (values escaped with ``literal``)."""
+    from moviecdc.simulate.catalogue import MOVIES
+
+    return {"movies": [m.as_row() for m in MOVIES]}
+
+
 def list_templates(sql_dir: Path) -> list[Path]:
     """The ``*.sql`` templates of ``sql_dir`` in apply order (file name order)."""
     if not sql_dir.is_dir():
@@ -137,7 +144,7 @@ def render_all(sql_dir: Path | None, variables: Mapping[str, str]) -> list[Rende
     scripts: list[RenderedScript] = []
     for path in list_templates(directory):
         try:
-            sql = env.get_template(path.name).render(**variables)
+            sql = env.get_template(path.name).render(**catalogue_variables(), **variables)
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{path.name}: {exc.message}", hint="pass it with --var KEY=VALUE") from None
         except jinja2.TemplateError as exc:

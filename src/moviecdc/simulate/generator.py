@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from moviecdc.errors import ConfigError
+from moviecdc.simulate.catalogue import MOVIES, clamp_to_tier
 
 BOOKED = "BOOKED"
 CANCELLED = "CANCELLED"
@@ -52,8 +53,7 @@ _TICKET_WEIGHTS = (30, 28, 16, 12, 6, 4, 2, 2)
 _HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7, 7, 8, 9, 12, 16, 18, 17, 12, 7, 3)
 _WEEKEND_WEIGHT = 1.6
 _WEEKDAY_WEIGHT = 1.0
-# Per-movie base price band, in cents, and the seat premiums added to it.
-_BASE_PRICE_CENTS = (800, 2100, 50)
+# Seat premiums added to a movie's base price (kept inside its tier band).
 _SEAT_PREMIUM_CENTS = (0, 200, 400)
 _SEAT_PREMIUM_WEIGHTS = (70, 20, 10)
 _INITIAL_CANCELLED_SHARE = 0.1
@@ -231,7 +231,7 @@ class ChangeGenerator:
         *,
         start: datetime = DEFAULT_START,
         end: datetime = DEFAULT_END,
-        movies: int = 8,
+        movies: int = len(MOVIES),
         customers: int = 500,
         mix: Mapping[str, float] | None = None,
     ) -> None:
@@ -239,8 +239,8 @@ class ChangeGenerator:
             raise ConfigError("start and end must be naive datetimes (TIMESTAMP_NTZ)")
         if not start < end:
             raise ConfigError(f"start ({start}) must be before end ({end})")
-        if not 1 <= movies <= 999:
-            raise ConfigError(f"movies must be between 1 and 999, not {movies}")
+        if not 1 <= movies <= len(MOVIES):
+            raise ConfigError(f"movies must be between 1 and {len(MOVIES)} (the catalogue), not {movies}")
         if customers < 1:
             raise ConfigError(f"customers must be at least 1, not {customers}")
         self._rng = random.Random(seed)
@@ -249,13 +249,12 @@ class ChangeGenerator:
         self._mix_cum = _normalise_mix(mix)
         self._next_id = 1
         self._customers = [f"C{i:05d}" for i in range(1, customers + 1)]
-        self._movies = [f"M{i:03d}" for i in range(1, movies + 1)]
+        self._catalogue = {m.movie_id: m for m in MOVIES[:movies]}
+        self._movies = list(self._catalogue)
         # Popularity: a Zipf-like curve over a seeded shuffle of the movies.
         ranks = list(range(1, movies + 1))
         self._rng.shuffle(ranks)
         self._movie_cum = list(accumulate(1.0 / r**0.8 for r in ranks))
-        lo, hi, step = _BASE_PRICE_CENTS
-        self._base_price = {m: self._rng.randrange(lo, hi + 1, step) for m in self._movies}
         # Days overlapping [start, end), weekends weighted up.
         first = datetime(start.year, start.month, start.day)
         self._days: list[datetime] = []
@@ -338,7 +337,8 @@ class ChangeGenerator:
         rng = self._rng
         movie = self._movies[_pick(self._movie_cum, rng)]
         premium = rng.choices(_SEAT_PREMIUM_CENTS, weights=_SEAT_PREMIUM_WEIGHTS)[0]
-        cents = self._base_price[movie] + premium
+        info = self._catalogue[movie]
+        price = clamp_to_tier(info.base_ticket_price + Decimal(premium) / 100, info.price_tier)
         return Booking(
             booking_id=self._new_id(),
             customer_id=self._customers[rng.randrange(len(self._customers))],
@@ -346,7 +346,7 @@ class ChangeGenerator:
             booking_date=self._booking_time(),
             status=status,
             ticket_count=self._ticket_count(),
-            ticket_price=(Decimal(cents) / 100).quantize(_CENT),
+            ticket_price=price.quantize(_CENT),
         )
 
     def _ticket_count(self) -> int:
