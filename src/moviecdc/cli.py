@@ -167,45 +167,88 @@ def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) ->
     default=0,
     help="Apply N random changes (inserts, updates, cancellations, deletes, ...).",
 )
-@click.option("--seed", type=int, default=None, help="Random seed: the same seed gives the same changes.")
-@click.option(
-    "--rate",
-    type=click.IntRange(1, 1_000_000),
-    default=None,
-    help="Changes per second (continuous).",
-)
+@click.option("--seed", type=int, default=None, help="Random seed: the same seed gives the same rows and changes.")
+@click.option("--rate", type=click.IntRange(1, 1_000_000), default=None, help="Changes per second (continuous).")
 @click.option(
     "--duration",
     type=click.FloatRange(0, 7 * 86400),
     default=None,
     help="Seconds to keep generating at --rate (default: until Ctrl-C).",
 )
+@click.option(
+    "--mix",
+    default=None,
+    metavar="KIND=SHARE,...",
+    help="Shares of insert, update, cancel, delete, reinsert, invalid"
+    " (default insert=.45,update=.15,cancel=.15,delete=.10,reinsert=.05,invalid=.10).",
+)
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default="2025-09-01",
+    show_default=True,
+    help="Earliest booking time.",
+)
+@click.option(
+    "--end",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default="2025-10-01",
+    show_default=True,
+    help="Booking times are before this.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1_000_000),
+    default=10_000,
+    show_default=True,
+    help="Rows or changes per batch.",
+)
 @click.option("--run-pipeline", is_flag=True, help="Local: catch the pipeline up after each batch.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Summary as JSON.")
 @pass_app
-def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | None,
-             rate: int | None, duration: float | None, run_pipeline: bool, as_json: bool) -> None:  # fmt: skip
-    """Seed sample bookings and generate booking changes."""
-    from moviecdc.simulate.session import SimulationPlan, run_simulation
+def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | None, rate: int | None,
+             duration: float | None, mix: str | None, start: Any, end: Any, batch_size: int,
+             run_pipeline: bool, dry_run: bool, as_json: bool) -> None:  # fmt: skip
+    """Seed sample bookings and generate realistic, reproducible booking changes."""
+    from moviecdc.simulate.generator import DEFAULT_MIX
+    from moviecdc.simulate.session import SimulationPlan, parse_mix, run_simulation
 
     if not (sample or bookings or changes or rate):
         raise click.UsageError("nothing to do: give --sample, --bookings N, --changes N or --rate N")
     if run_pipeline and app.settings.target != "local":
         raise click.UsageError("--run-pipeline drives the local engine; Snowflake runs the pipeline itself")
-    plan = SimulationPlan(sample=sample, bookings=bookings, changes=changes, seed=seed,
-                          rate=rate, duration=duration, run_pipeline=run_pipeline)  # fmt: skip
-    stop = _stop_flag()
-    summary = run_simulation(app.settings, plan, app.ns, should_stop=stop)
+    if start >= end:
+        raise click.UsageError(f"--start ({start:%Y-%m-%d}) must be before --end ({end:%Y-%m-%d})")
+    plan = SimulationPlan(sample=sample, bookings=bookings, changes=changes, seed=seed, rate=rate,
+                          duration=duration, run_pipeline=run_pipeline, batch_size=batch_size,
+                          mix=parse_mix(mix) if mix else dict(DEFAULT_MIX), start=start, end=end)  # fmt: skip
+    if dry_run:
+        click.echo("\n".join(plan.describe(app.settings.target, app.ns)))
+        return
+    total = (5 if sample else 0) + bookings + changes
+    show_bar = sys.stderr.isatty() and total >= 2 * batch_size and not rate
+    with click.progressbar(length=total, label="simulate", file=sys.stderr) if show_bar else _NoBar() as bar:
+        summary = run_simulation(app.settings, plan, app.ns, should_stop=_stop_flag(), on_progress=bar.update)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        kinds = ", ".join(f"{k} {v}" for k, v in summary["changes"].items() if v)  # type: ignore[union-attr]
-        click.echo(
-            f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
-            f" {summary['bookings_loaded']}; changes: {summary['total_changes']}"
-            f" ({kinds or 'none'}); {summary['rows_per_second']:.0f} rows/s;"
-            f" seed {summary['seed']}."
-        )
+        kinds = ", ".join(f"{k} {v}" for k, v in summary["changes"].items() if v)
+        click.echo(f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
+                   f" {summary['bookings_loaded']:,}; changes: {summary['total_changes']:,}"
+                   f" ({kinds or 'none'}); {summary['seconds']:.1f} s, {summary['rows_per_second']:,.0f} rows/s;"
+                   f" seed {summary['seed']}{' (interrupted)' if summary['interrupted'] else ''}.")  # fmt: skip
+
+
+class _NoBar:
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        pass
 
 
 def _stop_flag() -> Callable[[], bool]:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from moviecdc.config import Settings
 from moviecdc.emulator.clock import Clock
-from moviecdc.errors import SqlError
-from moviecdc.simulate.generator import Booking, ChangeGenerator
+from moviecdc.errors import ConfigError, SqlError
+from moviecdc.simulate.generator import (
+    CHANGE_KINDS,
+    DEFAULT_END,
+    DEFAULT_MIX,
+    DEFAULT_START,
+    Booking,
+    ChangeGenerator,
+)
 from moviecdc.simulate.runner import (
     INSERT_COLUMNS,
     ChangeCounts,
@@ -28,6 +36,8 @@ BATCH = 10_000
 
 @dataclass(frozen=True)
 class SimulationPlan:
+    """What `simulate` was asked to do."""
+
     sample: bool = False
     bookings: int = 0
     changes: int = 0
@@ -36,6 +46,53 @@ class SimulationPlan:
     duration: float | None = None
     run_pipeline: bool = False
     batch_size: int = BATCH
+    mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    start: datetime = DEFAULT_START
+    end: datetime = DEFAULT_END
+
+    def describe(self, target: str, ns: str) -> list[str]:
+        """The plan in words, for ``--dry-run``."""
+        lines = [f"target: {target} {ns}", f"seed: {self.seed if self.seed is not None else 'random'}"]
+        if self.sample:
+            lines.append("load the 5 sample bookings (skipped if they are already there)")
+        if self.bookings:
+            lines.append(f"bulk-load {self.bookings:,} bookings in batches of {self.batch_size:,}")
+        if self.changes:
+            lines.append(f"apply {self.changes:,} changes in batches of {self.batch_size:,}")
+        if self.rate:
+            until = f"for {self.duration:g} s" if self.duration is not None else "until Ctrl-C"
+            lines.append(f"apply {self.rate:,} changes per second {until}")
+        if self.changes or self.rate:
+            mix = ", ".join(f"{k}={v:g}" for k, v in self.mix.items())
+            lines.append(f"mix: {mix}")
+        lines.append(f"booking times: {self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}")
+        if self.run_pipeline:
+            lines.append("catch the local pipeline up after each batch")
+        return lines
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``insert=0.5,update=0.2,...`` → shares; kinds left out get 0.
+
+    Raises:
+        ConfigError: an unknown kind or a value that is not a non-negative number.
+    """
+    mix: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in CHANGE_KINDS:
+            raise ConfigError(f"invalid --mix item {part!r}: use KIND=SHARE with KIND one of {', '.join(CHANGE_KINDS)}")
+        try:
+            share = float(value)
+        except ValueError:
+            raise ConfigError(f"invalid --mix share {value!r} for {key}: not a number") from None
+        if share < 0 or share != share:
+            raise ConfigError(f"invalid --mix share {value!r} for {key}: must be 0 or more")
+        mix[key] = share
+    if not mix or sum(mix.values()) <= 0:
+        raise ConfigError("--mix needs at least one kind with a share above 0")
+    return mix
 
 
 def _known(wh: Warehouse, ns: str) -> list[Booking]:
@@ -63,31 +120,34 @@ def run_simulation(
     ns: str,
     *,
     should_stop: Callable[[], bool] = lambda: False,
+    on_progress: Callable[[int], None] = lambda n: None,
     clock: Clock | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Apply ``plan`` to the target; returns the summary printed by the CLI.
+    """Apply ``plan`` to the target; returns the summary the CLI prints.
 
-    Locally the database is opened per batch, so `moviecdc run` can work between
-    batches of a long ``--rate`` run.
+    Locally the database is opened per batch of a ``--rate`` run, so `moviecdc run`
+    can work between batches. ``on_progress`` gets the rows written by each batch.
     """
     seed = plan.seed if plan.seed is not None else random.SystemRandom().randrange(2**31)
+    gen = ChangeGenerator(seed, start=plan.start, end=plan.end, mix=plan.mix)
     counts = ChangeCounts()
     sample_loaded = bookings_loaded = 0
     started = time.perf_counter()
     wh = connect(settings, command="simulate", clock=clock)
     try:
-        gen = ChangeGenerator(seed)
         gen.known(_known(wh, ns))
         if plan.sample:
             sample_loaded = load_sample(wh, ns)
             if sample_loaded:
                 gen.known(_known(wh, ns))
+            on_progress(sample_loaded)
         left = plan.bookings
         while left > 0 and not should_stop():
             batch = gen.bookings(min(left, plan.batch_size))
             bookings_loaded += wh.insert_rows(source_table(ns), INSERT_COLUMNS, [booking_row(b) for b in batch])
             left -= len(batch)
+            on_progress(len(batch))
         left = plan.changes
         while left > 0 and not should_stop():
             batch_changes = gen.changes(min(left, plan.batch_size))
@@ -95,6 +155,7 @@ def run_simulation(
             left -= len(batch_changes)
             if plan.run_pipeline:
                 _catch_up(wh)
+            on_progress(len(batch_changes))
         if plan.run_pipeline and (sample_loaded or bookings_loaded) and not plan.changes:
             _catch_up(wh)
     finally:
@@ -110,6 +171,7 @@ def run_simulation(
                     _catch_up(wh)
             finally:
                 wh.close()
+            on_progress(plan.rate)
             sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
     elapsed = max(time.perf_counter() - started, 1e-9)
     rows = sample_loaded + bookings_loaded + counts.total
@@ -120,6 +182,6 @@ def run_simulation(
         "changes": counts.as_dict(),
         "total_changes": counts.total,
         "seconds": round(elapsed, 3),
-        "rows_per_second": rows / elapsed,
+        "rows_per_second": round(rows / elapsed, 1),
         "interrupted": should_stop(),
     }
