@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -28,10 +29,16 @@ def engine(clock: ManualClock) -> Iterator[Engine]:
     eng.close()
 
 
+@functools.cache
+def _statements(overrides: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    scripts = render_all(None, template_variables(Settings(), dict(overrides)))
+    return tuple(stmt.sql for script in scripts for stmt in script.statements)
+
+
 def deploy_pipeline(wh: LocalWarehouse, **overrides: str) -> None:
-    for script in render_all(None, template_variables(Settings(), overrides)):
-        for stmt in script.statements:
-            wh.execute(stmt.sql)
+    """Apply the shipped templates, as `moviecdc deploy` does."""
+    for sql in _statements(tuple(sorted(overrides.items()))):
+        wh.execute(sql)
 
 
 @pytest.fixture

@@ -241,8 +241,10 @@ class Catalog:
         self._store(kind).pop(key, None)
 
     def set_meta(self, key: str, value: str) -> None:
-        self.con.execute(f"DELETE FROM {SCHEMA}.meta WHERE key = ?", [key])
-        self.con.execute(f"INSERT INTO {SCHEMA}.meta VALUES (?, ?)", [key, value])
+        if key in self.meta:
+            self.con.execute(f"UPDATE {SCHEMA}.meta SET value = ? WHERE key = ?", [value, key])
+        else:
+            self.con.execute(f"INSERT INTO {SCHEMA}.meta VALUES (?, ?)", [key, value])
         self.meta[key] = value
 
     def set_version(self, key: Key, version: int, when: datetime) -> None:

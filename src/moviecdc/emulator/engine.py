@@ -117,6 +117,8 @@ class Engine:
         self._user_txn = False
         self._read_version: int | None = None
         self._pending_offsets: dict[Key, int] = {}
+        # translated dynamic-table queries, by (schema, query text)
+        self.dt_sql_cache: dict[tuple[str, str], str] = {}
         self._stmt_ts: datetime | None = None
         self._ensure_schema(self.ctx.schema)
 

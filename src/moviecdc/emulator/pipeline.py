@@ -374,10 +374,15 @@ def _recompute(engine: Engine, dt: DynamicTableState) -> dict[str, int]:
     from moviecdc.emulator import translate as tr
     from moviecdc.emulator.objects import in_schema
 
-    with in_schema(engine, dt.schema):
-        sql, _, ctx = engine._translate(tr.parse(dt.query), None)
-    if ctx.streams:
-        raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
+    cache_key = (dt.schema, dt.query)
+    sql = engine.dt_sql_cache.get(cache_key)
+    if sql is None:
+        with in_schema(engine, dt.schema):
+            sql, _, ctx = engine._translate(tr.parse(dt.query), None)
+        if ctx.streams:
+            raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
+        if not ctx.used_clock:  # a query reading CURRENT_TIMESTAMP is translated per refresh
+            engine.dt_sql_cache[cache_key] = sql
     fq = engine._fq(dt.key)
     cols = ""
     if dt.columns:

@@ -50,6 +50,7 @@ class Context:
     resolver: Resolver
     objects: list[str] = field(default_factory=list)  # marker n → SQL
     streams: list[exp.Table] = field(default_factory=list)  # streams read
+    used_clock: bool = False  # CURRENT_TIMESTAMP was replaced by the statement time
 
     def marker(self, sql: str, alias: str) -> exp.Table:
         self.objects.append(sql)
@@ -197,6 +198,7 @@ def _literal(value: exp.Expression, fn: str) -> object:
 def statement_time(node: exp.Expression, ctx: Context) -> exp.Expression:
     """CURRENT_TIMESTAMP is the statement's start time, read from the engine clock."""
     if isinstance(node, exp.CurrentTimestamp):
+        ctx.used_clock = True
         return sqlglot.parse_one(ctx.resolver.statement_time_sql(), read="duckdb")
     return node
 
