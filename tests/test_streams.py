@@ -265,3 +265,13 @@ def test_two_streams_on_one_table_have_independent_offsets(src: Engine) -> None:
     consume(src, "s")
     assert changes(src, "s") == []
     assert changes(src, "s2") == [(3, "c", "INSERT", False)]
+
+
+def test_reads_inside_a_transaction_see_values_as_of_its_start(src: Engine) -> None:
+    src.execute("INSERT INTO t VALUES (3, 'c')")
+    src.execute("BEGIN TRANSACTION")
+    src.execute("UPDATE t SET v = 'c2' WHERE id = 3")  # after the transaction started
+    src.execute("UPDATE t SET v = 'a2' WHERE id = 1")
+    assert changes(src) == [(3, "c", "INSERT", False)]
+    src.execute("COMMIT")
+    assert changes(src) == [(1, "a", "DELETE", True), (1, "a2", "INSERT", True), (3, "c2", "INSERT", False)]

@@ -598,7 +598,7 @@ class Engine:
             else:
                 cols = [exp.to_identifier(c, quoted=True) for c in tt.insert_columns]
                 expr.set("this", exp.Schema(this=phys, expressions=cols))
-            expr.set("returning", star)
+            expr.set("returning", exp.Returning(expressions=[exp.column("_row_id")]))
             sql, bound, ctx = self._translate(expr, params)
             self._log(tt, version, True, self._run(sql, bound))
             return self._last_logged, ctx
@@ -621,16 +621,23 @@ class Engine:
         if expr.args.get("where") is not None:
             before = before.where(expr.args["where"].this.copy())
         before_sql = f"SELECT DISTINCT ON (_row_id) * FROM ({before.sql(dialect='duckdb')})"
-        expr.set("returning", star)
         ctx = self._context()
         rules = (*tr.RULES, self._qualify_rule(expr))
         before_expr = tr.apply_rules(_duck(before_sql), ctx, rules)
         bsql, bbound = tr.render(before_expr, ctx, params)
         expr = tr.apply_rules(expr, ctx, rules)
         usql, ubound = tr.render(expr, ctx, params)
-        self._log(tt, version, False, self._run(bsql, bbound))
-        self._log(tt, version, True, self._run(usql, ubound))
-        return self._last_logged, ctx
+        tmp = f'"_mcdc_before_{uuid.uuid4().hex}"'
+        self._run(f"CREATE TEMP TABLE {tmp} AS {bsql}", bbound)
+        try:
+            self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {tmp}")
+            self.con.execute(
+                f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {tmp}"
+            )
+            row = self._run(usql, ubound).fetchone()
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {tmp}")
+        return (int(row[0]) if row else 0), ctx
 
     _last_logged = 0
 
@@ -644,9 +651,13 @@ class Engine:
         name = f"_mcdc_ret_{uuid.uuid4().hex}"
         self.con.register(name, table)
         try:
-            self.con.execute(
-                f"INSERT INTO {tt.log} SELECT {int(version)}, {'TRUE' if is_insert else 'FALSE'}, * FROM {name}"
-            )
+            if is_insert:  # only the row ids: the values are in the table (see streams.py)
+                self.con.execute(
+                    f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id"
+                    f" FROM {name}"
+                )
+            else:
+                self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {name}")
         finally:
             self.con.unregister(name)
 

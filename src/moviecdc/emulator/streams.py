@@ -2,9 +2,11 @@
 
 A tracked table keeps its rows in ``_moviecdc.t<tid>`` with a hidden ``_row_id``;
 the user's table name becomes a view without it. Every INSERT, UPDATE, DELETE or
-TRUNCATE appends row images to ``_moviecdc.t<tid>_log``: ``_is_insert = FALSE``
-for the image before the statement, ``TRUE`` for the image after, all stamped
-with the statement's version. A stream is an offset (a version); reading it nets
+TRUNCATE appends entries to ``_moviecdc.t<tid>_log``, stamped with the statement's
+version: ``_is_insert = FALSE`` with the row's values before the statement (an
+update or a delete), ``_is_insert = TRUE`` with only the row id (an insert or the
+new side of an update). After-images are not copied: a row's values at any version
+are the before-image of its next change, or the row as it is now. A stream is an offset (a version); reading it nets
 the log between its offset and the reader's version per row id (1.3), so reading
 costs in proportion to the changes, not to the table.
 """
@@ -27,39 +29,67 @@ def row_id_sql(tt: TrackedTable, col: str = "_row_id") -> str:
     return f"printf('%08x%032x', {tt.tid}, {col})"
 
 
+def _image_sql(tt: TrackedTable, rows: str, after: str) -> tuple[str, str]:
+    """Columns and FROM clause giving each row's values as of a version.
+
+    The log keeps values only for before-images (``_is_insert = FALSE``); an after-image
+    is the row as it was at version V: the before-image of the first later change
+    to that row, if there is one, else the row as it is now in the table.
+    ``rows`` is a relation with ``_row_id`` and ``after`` an SQL expression, over it,
+    for V.
+    """
+    later = (
+        f"SELECT g.* FROM {tt.log} AS g JOIN {rows} AS r ON g._row_id = r._row_id"
+        f" WHERE g._version > {after} AND NOT g._is_insert"
+        " QUALIFY row_number() OVER (PARTITION BY g._row_id ORDER BY g._version) = 1"
+    )
+    cols = ", ".join(
+        f"CASE WHEN n._row_id IS NULL THEN p.{q(c)} ELSE n.{q(c)} END AS {q(c)}" for c in tt.columns
+    )
+    source = (
+        f"{rows} AS r LEFT JOIN ({later}) AS n ON n._row_id = r._row_id"
+        f" LEFT JOIN {tt.phys} AS p ON p._row_id = r._row_id"
+    )
+    return cols, source
+
+
 def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False) -> str:
     """DuckDB SQL of the change set between versions ``v0`` (exclusive) and ``v1``.
 
-    Implements the net-change table of reference 1.3: per row id, the first image
-    in the interval says whether the row existed at ``v0`` (a before-image) and the
-    last says whether it exists at ``v1`` (an after-image). Existed and exists →
-    DELETE + INSERT pair with ISUPDATE; only existed → DELETE; only exists →
+    Implements the net-change table of reference 1.3: per row id, the first entry
+    in the interval says whether the row existed at ``v0`` (a before-image, logged
+    with its values) and the last says whether it exists at ``v1``. Existed and
+    exists → DELETE + INSERT pair with ISUPDATE; only existed → DELETE; only exists →
     INSERT; neither → nothing. Append-only streams return each row inserted in the
     interval with the values it was inserted with, even if later changed or deleted.
     """
-    cols = tt.columns
-    pick = ", ".join(f"{{a}}.{q(c)}" for c in cols)
+    v0, v1 = int(v0), int(v1)
     meta = ('"METADATA$ACTION"', '"METADATA$ISUPDATE"', '"METADATA$ROW_ID"')
-    window = f"SELECT * FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
+    first = (
+        f"SELECT * FROM ({window}) QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
+    )
     if append_only:
+        cols, source = _image_sql(tt, "inserted", "r._version")
         return (
-            f"SELECT {pick.format(a='f')}, 'INSERT' AS {meta[0]}, FALSE AS {meta[1]},"
-            f" {row_id_sql(tt, 'f._row_id')} AS {meta[2]} FROM ({window}"
-            " QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1)"
-            " AS f WHERE f._is_insert"
+            f"WITH inserted AS (SELECT _row_id, _version FROM ({first}) WHERE _is_insert)"
+            f" SELECT {cols}, 'INSERT' AS {meta[0]}, FALSE AS {meta[1]}, {row_id_sql(tt, 'r._row_id')} AS {meta[2]}"
+            f" FROM {source}"
         )
+    before = ", ".join(f"f.{q(c)}" for c in tt.columns)
+    cols, source = _image_sql(tt, "ins", str(v1))
     return (
         f"WITH c AS ({window}),"
-        " f AS (SELECT * FROM c QUALIFY row_number() OVER"
-        " (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1),"
-        " l AS (SELECT * FROM c QUALIFY row_number() OVER"
-        " (PARTITION BY _row_id ORDER BY _version DESC, _is_insert DESC) = 1)"
-        f" SELECT {pick.format(a='f')}, 'DELETE' AS {meta[0]}, l._is_insert AS {meta[1]},"
+        f" f AS (SELECT * FROM c QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1),"
+        " l AS (SELECT _row_id, _is_insert FROM c QUALIFY row_number() OVER"
+        " (PARTITION BY _row_id ORDER BY _version DESC, _is_insert DESC) = 1),"
+        " ins AS (SELECT l._row_id, NOT f._is_insert AS upd FROM l JOIN f ON f._row_id = l._row_id"
+        " WHERE l._is_insert)"
+        f" SELECT {before}, 'DELETE' AS {meta[0]}, l._is_insert AS {meta[1]},"
         f" {row_id_sql(tt, 'f._row_id')} AS {meta[2]}"
         " FROM f JOIN l ON f._row_id = l._row_id WHERE NOT f._is_insert"
-        f" UNION ALL SELECT {pick.format(a='l')}, 'INSERT' AS {meta[0]},"
-        f" NOT f._is_insert AS {meta[1]}, {row_id_sql(tt, 'l._row_id')} AS {meta[2]}"
-        " FROM l JOIN f ON f._row_id = l._row_id WHERE l._is_insert"
+        f" UNION ALL SELECT {cols}, 'INSERT' AS {meta[0]}, r.upd AS {meta[1]},"
+        f" {row_id_sql(tt, 'r._row_id')} AS {meta[2]} FROM {source}"
     )
 
 
