@@ -159,6 +159,11 @@ def sample_bookings() -> list[Booking]:
     return [Booking(b, c, m, d, s, n, Decimal(p)) for b, c, m, d, s, n, p in rows]
 
 
+_HOUR_CUM = tuple(accumulate(_HOUR_WEIGHTS))
+_SEAT_PREMIUM_CUM = tuple(accumulate(_SEAT_PREMIUM_WEIGHTS))
+_TICKET_CUM = tuple(accumulate(_TICKET_WEIGHTS))
+
+
 def _pick(cum_weights: list[float] | tuple[float, ...], rng: random.Random) -> int:
     """An index drawn in proportion to the weights whose running sums are given."""
     return min(bisect_right(cum_weights, rng.random() * cum_weights[-1]), len(cum_weights) - 1)
@@ -325,7 +330,7 @@ class ChangeGenerator:
         rng = self._rng
         for _ in range(32):
             day = self._days[_pick(self._day_cum, rng)]
-            hour = rng.choices(range(24), weights=_HOUR_WEIGHTS)[0]
+            hour = _pick(_HOUR_CUM, rng)
             when = day + timedelta(hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
             if self._start <= when < self._end:
                 return when
@@ -336,7 +341,7 @@ class ChangeGenerator:
     def _new_booking(self, status: str = BOOKED) -> Booking:
         rng = self._rng
         movie = self._movies[_pick(self._movie_cum, rng)]
-        premium = rng.choices(_SEAT_PREMIUM_CENTS, weights=_SEAT_PREMIUM_WEIGHTS)[0]
+        premium = _SEAT_PREMIUM_CENTS[_pick(_SEAT_PREMIUM_CUM, rng)]
         info = self._catalogue[movie]
         price = clamp_to_tier(info.base_ticket_price + Decimal(premium) / 100, info.price_tier)
         return Booking(
@@ -350,7 +355,7 @@ class ChangeGenerator:
         )
 
     def _ticket_count(self) -> int:
-        return self._rng.choices(range(1, MAX_TICKETS + 1), weights=_TICKET_WEIGHTS)[0]
+        return 1 + _pick(_TICKET_CUM, self._rng)
 
     # -- public generation ------------------------------------------------------
 
