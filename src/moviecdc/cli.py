@@ -26,10 +26,10 @@ class App:
 
     settings: Settings
 
-    def connect(self, command: str) -> Any:
+    def connect(self, command: str, *, read_only: bool = False) -> Any:
         from moviecdc.warehouse import connect
 
-        return connect(self.settings, command=command)
+        return connect(self.settings, command=command, read_only=read_only)
 
     def scripts(self, sql_dir: Path | None, var: tuple[str, ...]) -> list[Any]:
         from moviecdc.render import render_all, template_variables
@@ -339,7 +339,7 @@ def status(app: App, as_json: bool, check: bool, history: int, watch: float | No
 
     stop = _stop_flag() if watch else (lambda: False)
     while True:
-        wh = app.connect("status")
+        wh = app.connect("status", read_only=True)
         try:
             report = collect_status(wh, app.settings.database, app.settings.schema, history=history)
         finally:

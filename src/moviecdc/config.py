@@ -50,6 +50,7 @@ _ENV: dict[str, tuple[str, ...]] = {
     # kwargs at all; we always pass some, so we forward it as connection_name ourselves.
     "connection_name": ("SNOWFLAKE_CONNECTION_NAME", "SNOWFLAKE_DEFAULT_CONNECTION_NAME"),
     "login_timeout": ("MOVIECDC_LOGIN_TIMEOUT",),
+    "busy_timeout": ("MOVIECDC_BUSY_TIMEOUT",),
     "task_schedule": ("MOVIECDC_TASK_SCHEDULE",),
     "target_lag": ("MOVIECDC_TARGET_LAG",),
     "verbose": ("MOVIECDC_VERBOSE",),
@@ -84,6 +85,7 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     connection_name: str | None = None
     login_timeout: int = 30
+    busy_timeout: float = 30.0  # seconds to wait while another process holds the local database
     task_schedule: str = "1 MINUTE"
     target_lag: str = "2 minutes"
     variables: Mapping[str, str] = field(default_factory=_frozen_map)
@@ -228,6 +230,14 @@ def _convert(name: str, raw: object, source: str, cwd: Path) -> object:
         if timeout <= 0:
             raise ConfigError(f"login timeout must be a positive whole number of seconds, got {raw!r} (from {source})")
         return timeout
+    if name == "busy_timeout":
+        try:
+            seconds = float(str(raw).strip())
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 3600:
+            raise ConfigError(f"busy timeout must be 0 to 3600 seconds, got {raw!r} (from {source})")
+        return seconds
     if name == "verbose":
         if isinstance(raw, bool):
             return raw

@@ -182,8 +182,9 @@ def _decode(cls: type[T], spec: str) -> T:
 class Catalog:
     """In-memory view of ``_moviecdc`` metadata, written through to DuckDB."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
         self.con = con
+        self.read_only = read_only
         self.tracked: dict[Key, TrackedTable] = {}
         self.streams: dict[Key, StreamState] = {}
         self.tasks: dict[Key, TaskState] = {}
@@ -201,6 +202,12 @@ class Catalog:
         self.streams.clear()
         self.tasks.clear()
         self.dynamic_tables.clear()
+        self.versions, self.meta = {}, {}
+        found = self.con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'objects'", [SCHEMA]
+        ).fetchone()
+        if not (found and found[0]):  # a read-only look at a database never deployed to
+            return
         for kind, schema, name, spec in self.con.execute(
             f"SELECT kind, schema_name, name, spec FROM {SCHEMA}.objects"
         ).fetchall():
@@ -241,6 +248,9 @@ class Catalog:
         self._store(kind).pop(key, None)
 
     def set_meta(self, key: str, value: str) -> None:
+        if self.read_only:  # e.g. the clock's high-water mark while only reading
+            self.meta[key] = value
+            return
         if key in self.meta:
             self.con.execute(f"UPDATE {SCHEMA}.meta SET value = ? WHERE key = ?", [value, key])
         else:

@@ -33,7 +33,7 @@ from moviecdc.emulator.catalog import (
     TrackedTable,
 )
 from moviecdc.emulator.clock import Clock, SystemClock
-from moviecdc.errors import DatabaseBusyError, SqlError, UnsupportedSqlError
+from moviecdc.errors import ConfigError, DatabaseBusyError, SqlError, UnsupportedSqlError
 from moviecdc.warehouse.base import Rows
 
 RETENTION_SETTINGS = ("DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS")
@@ -98,19 +98,24 @@ class Engine:
         database: str = "MOVIECDC",
         schema: str = "PUBLIC",
         busy_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         self.path = str(path)
+        self.read_only = read_only and self.path != ":memory:"
         self.clock: Clock = clock or SystemClock()
-        self.con = open_duckdb(self.path, busy_timeout=busy_timeout)
+        if self.read_only and not Path(self.path).exists():
+            raise ConfigError(f"no local database at {self.path}", hint="run `moviecdc deploy` first")
+        self.con = open_duckdb(self.path, busy_timeout=busy_timeout, read_only=self.read_only)
         self.con.execute("SET TimeZone = 'UTC'")
-        self.catalog = Catalog(self.con)
-        self.con.begin()
-        try:
-            self.catalog.bootstrap()
-            self.con.commit()
-        except Exception:
-            self.con.rollback()
-            raise
+        self.catalog = Catalog(self.con, read_only=self.read_only)
+        if not self.read_only:
+            self.con.begin()
+            try:
+                self.catalog.bootstrap()
+                self.con.commit()
+            except Exception:
+                self.con.rollback()
+                raise
         self.catalog.load()
         self.ctx = SessionContext(database.upper(), schema.upper())
         self._in_txn = False
@@ -120,7 +125,8 @@ class Engine:
         # translated dynamic-table queries, by (schema, query text)
         self.dt_sql_cache: dict[tuple[str, str], str] = {}
         self._stmt_ts: datetime | None = None
-        self._ensure_schema(self.ctx.schema)
+        if not self.read_only:
+            self._ensure_schema(self.ctx.schema)
 
     # ------------------------------------------------------------------ basics
     def close(self) -> None:
@@ -707,8 +713,9 @@ class Engine:
         row = self.con.execute(streams.has_changes_sql(tt, st.offset, v1)).fetchone()
         if not (row and row[0]):
             # an empty stream checked by SYSTEM$STREAM_HAS_DATA restarts its staleness clock (1.6)
-            st.last_consumed_on = self.now()
-            self.catalog.save(st)
+            if not self.read_only:
+                st.last_consumed_on = self.now()
+                self.catalog.save(st)
             return False
         return True
 

@@ -43,9 +43,7 @@ def _image_sql(tt: TrackedTable, rows: str, after: str) -> tuple[str, str]:
         f" WHERE g._version > {after} AND NOT g._is_insert"
         " QUALIFY row_number() OVER (PARTITION BY g._row_id ORDER BY g._version) = 1"
     )
-    cols = ", ".join(
-        f"CASE WHEN n._row_id IS NULL THEN p.{q(c)} ELSE n.{q(c)} END AS {q(c)}" for c in tt.columns
-    )
+    cols = ", ".join(f"CASE WHEN n._row_id IS NULL THEN p.{q(c)} ELSE n.{q(c)} END AS {q(c)}" for c in tt.columns)
     source = (
         f"{rows} AS r LEFT JOIN ({later}) AS n ON n._row_id = r._row_id"
         f" LEFT JOIN {tt.phys} AS p ON p._row_id = r._row_id"

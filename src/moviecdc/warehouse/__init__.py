@@ -7,13 +7,17 @@ from moviecdc.emulator.clock import Clock
 from moviecdc.warehouse.base import Rows, Warehouse
 
 
-def connect(settings: Settings, *, command: str = "moviecdc", clock: Clock | None = None) -> Warehouse:
+def connect(
+    settings: Settings, *, command: str = "moviecdc", clock: Clock | None = None, read_only: bool = False
+) -> Warehouse:
     """Open the configured target.
 
     Args:
         settings: the resolved settings.
         command: the moviecdc command, used as the Snowflake QUERY_TAG.
         clock: the local engine's clock (tests); ignored for Snowflake.
+        read_only: local: open the database file read-only (status, the dashboard); several
+            readers may share it, but none while a writer holds it.
 
     Returns:
         A connected Warehouse; close it when done.
@@ -24,7 +28,14 @@ def connect(settings: Settings, *, command: str = "moviecdc", clock: Clock | Non
         return SnowflakeWarehouse(settings, query_tag=f"moviecdc:{command}")
     from moviecdc.warehouse.local import LocalWarehouse
 
-    return LocalWarehouse(settings.db_path, database=settings.database, schema=settings.schema, clock=clock)
+    return LocalWarehouse(
+        settings.db_path,
+        database=settings.database,
+        schema=settings.schema,
+        clock=clock,
+        busy_timeout=settings.busy_timeout,
+        read_only=read_only,
+    )
 
 
 __all__ = ["Rows", "Warehouse", "connect"]

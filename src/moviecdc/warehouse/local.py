@@ -26,8 +26,11 @@ class LocalWarehouse:
         schema: str = "CDC",
         clock: Clock | None = None,
         busy_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
-        self.engine = Engine(path, clock=clock, database=database, schema=schema, busy_timeout=busy_timeout)
+        self.engine = Engine(
+            path, clock=clock, database=database, schema=schema, busy_timeout=busy_timeout, read_only=read_only
+        )
 
     def execute(self, sql: str, params: Params | None = None) -> Rows:
         return self.engine.execute(sql, params)
