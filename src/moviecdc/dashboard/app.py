@@ -1,8 +1,12 @@
 """The Streamlit dashboard: bookings analytics and pipeline health, read-only.
 
-Started by ``moviecdc dashboard``, which passes the target in the environment. All
-figures come from the pipeline's dynamic tables through the same Warehouse
-interface as the CLI, so the page shows the same numbers on both targets.
+Started by ``moviecdc dashboard``, which passes the target in the environment. Every
+figure comes from the pipeline's dynamic tables (``movie_bookings_filtered`` for the
+current state of each booking, ``movie_booking_insights`` for the change metrics)
+through the same Warehouse interface as the CLI, so the page shows the same numbers
+on both targets. Locally the database is opened read-only, one query at a time; when
+another process holds it for writing longer than the busy timeout, the page keeps
+showing the last figures it read, and says so, instead of an error.
 """
 
 from __future__ import annotations
@@ -11,161 +15,201 @@ import os
 from datetime import date, datetime
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from moviecdc.config import load
-from moviecdc.errors import MovieCdcError
+from moviecdc.config import Settings, load
+from moviecdc.errors import DatabaseBusyError, MovieCdcError
 from moviecdc.render import ident
 from moviecdc.status import collect_status
 from moviecdc.warehouse import connect
 
 FILTERED = "movie_bookings_filtered"
 INSIGHTS = "movie_booking_insights"
+DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # DAYOFWEEK: 0 = Sunday
+ALL = "All"
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     return load({}, os.environ)
 
 
-def _query(sql: str, params: list[object] | None = None) -> pd.DataFrame:
-    settings = _settings()
-    wh = connect(settings, command="dashboard")
+def _frame(settings: Settings, sql: str) -> pd.DataFrame:
+    wh = connect(settings, command="dashboard", read_only=True)
     try:
-        res = wh.execute(sql, params)
+        res = wh.execute(sql)
     finally:
         wh.close()
     return pd.DataFrame(res.rows, columns=[c.lower() for c in res.columns])
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def load_bookings(ns: str) -> pd.DataFrame:
-    return _query(
-        f"SELECT booking_id, movie_id, customer_id, booking_date, booking_day, booking_hour,"
-        f" booking_day_of_week, status, ticket_count, ticket_price, total_amount,"
-        f" booking_size_category, price_category, is_valid_booking, active_revenue, lost_revenue"
-        f" FROM {ns}.{FILTERED}"
+def load_data(settings: Settings, ns: str) -> dict[str, Any]:
+    """Everything the page shows, read in one go (read-only)."""
+    bookings = _frame(
+        settings,
+        "SELECT booking_id, movie_id, movie_title, customer_id, booking_date, booking_day, booking_hour,"
+        " booking_day_of_week, status, ticket_count, ticket_price, total_amount, booking_size_category,"
+        f" price_category, is_valid_booking, active_revenue, lost_revenue FROM {ns}.{FILTERED}",
     )
-
-
-@st.cache_data(ttl=30, show_spinner=False)
-def load_insights(ns: str) -> pd.DataFrame:
-    return _query(f"SELECT * FROM {ns}.{INSIGHTS}")
-
-
-@st.cache_data(ttl=15, show_spinner=False)
-def load_status(database: str, schema: str) -> dict[str, Any]:
-    settings = _settings()
-    wh = connect(settings, command="dashboard")
+    insights = _frame(settings, f"SELECT * FROM {ns}.{INSIGHTS}")
+    wh = connect(settings, command="dashboard", read_only=True)
     try:
-        return collect_status(wh, database, schema, history=3).as_dict()
+        health = collect_status(wh, settings.database, settings.schema, history=3).as_dict()
     finally:
         wh.close()
+    for frame in (bookings, insights):
+        if "movie_title" in frame:
+            frame["movie"] = frame["movie_title"].fillna(frame["movie_id"]).fillna("(no movie)")
+    return {"bookings": bookings, "insights": insights, "health": health, "read_at": datetime.now()}
+
+
+def current_data(settings: Settings, ns: str) -> dict[str, Any] | None:
+    """Fresh data, or the last good read while the database is busy (a stale read, never an error)."""
+    cache = st.session_state
+    if "data" not in cache or cache.get("stale_after", datetime.min) < datetime.now():
+        try:
+            cache["data"] = load_data(settings, ns)
+            cache["stale_after"] = datetime.now() + pd.Timedelta(seconds=15)
+            cache.pop("busy", None)
+        except DatabaseBusyError as exc:
+            cache["busy"] = str(exc)
+    if "busy" in cache:
+        if "data" in cache:
+            st.warning(f"The database is busy; showing figures read at {cache['data']['read_at']:%H:%M:%S}.")
+        else:
+            st.info("The local database is busy with another moviecdc command; press Refresh in a moment.")
+    return cache.get("data")
+
+
+def filter_bookings(bookings: pd.DataFrame, dates: Any, status: str, movie: str) -> pd.DataFrame:
+    view = bookings
+    if isinstance(dates, tuple | list) and len(dates) == 2:
+        view = view[view["booking_day"].between(dates[0], dates[1])]
+    if status != ALL:
+        view = view[view["status"] == status]
+    if movie != ALL:
+        view = view[view["movie"] == movie]
+    return view
+
+
+def metrics(view: pd.DataFrame) -> None:
+    valid = view[view["is_valid_booking"]]
+    active, lost = float(valid["active_revenue"].sum()), float(valid["lost_revenue"].sum())
+    cancelled = int((valid["status"] == "CANCELLED").sum())
+    top, bottom = st.columns(3), st.columns(3)
+    top[0].metric("Total bookings", f"{len(view):,}")
+    top[1].metric("Cancellation rate", f"{100 * cancelled / len(valid):.1f}%" if len(valid) else "-")
+    top[2].metric("Data quality", f"{100 * len(valid) / len(view):.1f}%" if len(view) else "-")
+    bottom[0].metric("Total revenue", f"${active + lost:,.2f}")
+    bottom[1].metric("Active revenue", f"${active:,.2f}")
+    bottom[2].metric("Lost revenue", f"${lost:,.2f}")
+
+
+def charts(view: pd.DataFrame) -> None:
+    valid = view[view["is_valid_booking"]]
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Revenue by status")
+        revenue = pd.DataFrame(
+            {"status": ["BOOKED", "CANCELLED"],
+             "revenue": [float(valid["active_revenue"].sum()), float(valid["lost_revenue"].sum())]}
+        )  # fmt: skip
+        st.altair_chart(
+            alt.Chart(revenue).mark_bar().encode(x="status", y="revenue", color="status"), width="stretch"
+        )
+        st.subheader("Bookings by hour of day")
+        st.bar_chart(valid.groupby("booking_hour").size().rename("bookings"))
+    with right:
+        st.subheader("Booking status")
+        counts = view["status"].fillna("(none)").value_counts().rename_axis("status").reset_index(name="bookings")
+        st.altair_chart(
+            alt.Chart(counts).mark_arc().encode(theta="bookings", color="status", tooltip=["status", "bookings"]),
+            width="stretch",
+        )
+        st.subheader("Bookings by day of week")
+        by_day = valid.groupby("booking_day_of_week").size().reindex(range(7), fill_value=0)
+        by_day.index = pd.CategoricalIndex(DAYS, categories=DAYS, ordered=True)
+        st.bar_chart(by_day.rename("bookings"))
+
+
+def movie_table(view: pd.DataFrame) -> pd.DataFrame:
+    valid = view[view["is_valid_booking"]]
+    perf = valid.groupby("movie").agg(
+        bookings=("booking_id", "count"),
+        active_revenue=("active_revenue", "sum"),
+        lost_revenue=("lost_revenue", "sum"),
+        cancelled=("status", lambda s: int((s == "CANCELLED").sum())),
+    )
+    perf["cancellation_rate_pct"] = (100 * perf["cancelled"] / perf["bookings"]).round(1)
+    sizes = pd.crosstab(valid["movie"], valid["booking_size_category"])
+    prices = pd.crosstab(valid["movie"], valid["price_category"])
+    return perf.join(sizes, how="left").join(prices, how="left").fillna(0)
+
+
+def health_panel(health: dict[str, Any]) -> None:
+    with st.expander(f"Pipeline health: {health['health']}", expanded=health["health"] != "OK"):
+        for task in health["tasks"]:
+            runs = task["recent_runs"]
+            last = f"{runs[0]['state']} (scheduled {runs[0]['scheduled_time']})" if runs else "never run"
+            st.write(f"**Task {task['name']}**: {task['state']}, last run {last}")
+        for dt in health["dynamic_tables"]:
+            lag = dt["actual_lag_sec"]
+            refreshes = dt["recent_refreshes"]
+            last = f"{refreshes[0]['state']} {refreshes[0]['action']}" if refreshes else "never"
+            st.write(f"**{dt['name']}**: target lag {dt['target_lag']}, actual"
+                     f" {'-' if lag is None else f'{lag:.0f} s'}, last refresh {last}")  # fmt: skip
+        for f in health["findings"]:
+            st.write(f"{f['level']} {f['object']}: {f['message']}")
 
 
 def main() -> None:
-    st.set_page_config(page_title="Movie bookings", page_icon="🎬", layout="wide")
+    st.set_page_config(page_title="Movie bookings", layout="wide")
     settings = _settings()
     ns = f"{ident(settings.database)}.{ident(settings.schema)}"
-    st.title("🎬 Movie bookings")
-    st.caption(f"{settings.target} · {ns} · figures from {INSIGHTS} and {FILTERED}")
+    st.title("Movie bookings")
+    st.caption(f"{settings.target} · {ns} · figures from {FILTERED} and {INSIGHTS}")
     try:
-        bookings = load_bookings(ns)
+        data = current_data(settings, ns)
     except MovieCdcError as exc:
-        st.error(f"Cannot read the pipeline: {exc}. Run `moviecdc deploy` first.")
+        st.info(f"Cannot read the pipeline yet: {exc}")
         return
+    if data is None:
+        return
+    bookings = data["bookings"]
 
     with st.sidebar:
         st.header("Filters")
         days = bookings["booking_day"].dropna()
         lo = days.min() if len(days) else date(2025, 9, 1)
         hi = days.max() if len(days) else date(2025, 9, 30)
-        picked = st.date_input("Booking dates", value=(lo, hi), key="dates")
-        status = st.selectbox("Booking status", ["All", "BOOKED", "CANCELLED"], key="status")
-        movies = sorted(m for m in bookings["movie_id"].dropna().unique())
-        movie = st.selectbox("Movie", ["All", *movies], key="movie")
+        dates = st.date_input("Booking dates", value=(lo, hi), key="dates")
+        status = st.selectbox("Booking status", [ALL, "BOOKED", "CANCELLED"], key="status")
+        movie = st.selectbox("Movie", [ALL, *sorted(bookings["movie"].unique())], key="movie")
         if st.button("Refresh"):
-            st.cache_data.clear()
+            st.session_state["stale_after"] = datetime.min
             st.rerun()
 
-    view = bookings
-    if isinstance(picked, tuple) and len(picked) == 2:
-        start, end = picked
-        view = view[view["booking_day"].between(start, end)]
-    if status != "All":
-        view = view[view["status"] == status]
-    if movie != "All":
-        view = view[view["movie_id"] == movie]
-    valid = view[view["is_valid_booking"]]
-
-    total = len(view)
-    active = float(valid["active_revenue"].sum())
-    lost = float(valid["lost_revenue"].sum())
-    cancelled = int((valid["status"] == "CANCELLED").sum())
-    cols = st.columns(6)
-    cols[0].metric("Total bookings", f"{total:,}")
-    cols[1].metric("Total revenue", f"${active + lost:,.2f}")
-    cols[2].metric("Active revenue", f"${active:,.2f}")
-    cols[3].metric("Lost revenue", f"${lost:,.2f}")
-    cols[4].metric("Cancellation rate", f"{100 * cancelled / len(valid):.1f}%" if len(valid) else "-")
-    cols[5].metric("Data quality", f"{100 * len(valid) / total:.1f}%" if total else "-")
-
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Revenue by status")
-        st.bar_chart(pd.DataFrame({"revenue": [active, lost]}, index=["BOOKED", "CANCELLED"]))
-        st.subheader("Bookings by hour")
-        st.bar_chart(valid.groupby("booking_hour").size().rename("bookings"))
-    with right:
-        st.subheader("Booking status distribution")
-        st.bar_chart(view["status"].value_counts().rename("bookings"))
-        st.subheader("Bookings by day of week (0 = Sunday)")
-        st.bar_chart(valid.groupby("booking_day_of_week").size().rename("bookings"))
-
+    view = filter_bookings(bookings, dates, status, movie)
+    metrics(view)
+    charts(view)
     st.subheader("Movie performance")
-    perf = valid.groupby("movie_id").agg(
-        bookings=("booking_id", "count"),
-        active_revenue=("active_revenue", "sum"),
-        lost_revenue=("lost_revenue", "sum"),
-        cancelled=("status", lambda s: int((s == "CANCELLED").sum())),
-    )
-    perf["cancellation_rate_pct"] = (100 * perf["cancelled"] / perf["bookings"]).round(2)
-    st.dataframe(perf, width="stretch")
+    st.dataframe(movie_table(view), width="stretch")
 
     st.subheader("Change activity (from the change events)")
-    insights = load_insights(ns)
-    if isinstance(picked, tuple) and len(picked) == 2:
-        insights = insights[insights["booking_day"].between(picked[0], picked[1])]
-    if movie != "All":
-        insights = insights[insights["movie_id"] == movie]
-    st.dataframe(
-        insights.groupby("movie_id")[["new_bookings", "status_changes", "deletions"]].sum(),
-        width="stretch",
-    )
+    insights = data["insights"]
+    if isinstance(dates, tuple | list) and len(dates) == 2:
+        insights = insights[insights["booking_day"].between(dates[0], dates[1])]
+    if movie != ALL:
+        insights = insights[insights["movie"] == movie]
+    st.dataframe(insights.groupby("movie")[["new_bookings", "status_changes", "deletions"]].sum(), width="stretch")
 
     stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
     st.download_button("Download filtered bookings (CSV)", view.to_csv(index=False),
                        file_name=f"movie_bookings_{stamp}.csv", mime="text/csv")  # fmt: skip
     with st.expander("Raw data"):
         st.dataframe(view, width="stretch")
-
-    with st.expander("Pipeline health", expanded=True):
-        try:
-            report = load_status(settings.database, settings.schema)
-        except MovieCdcError as exc:
-            st.warning(f"Status unavailable: {exc}")
-            return
-        st.write(f"Health: **{report['health']}**")
-        for task in report["tasks"]:
-            runs = task["recent_runs"]
-            last = f"{runs[0]['state']} at {runs[0]['scheduled_time']}" if runs else "never run"
-            st.write(f"Task {task['name']}: {task['state']}, last run {last}")
-        for dt in report["dynamic_tables"]:
-            lag = dt["actual_lag_sec"]
-            st.write(f"{dt['name']}: target lag {dt['target_lag']}, "
-                     f"actual {'-' if lag is None else f'{lag:.0f} s'}")  # fmt: skip
-        for f in report["findings"]:
-            st.write(f"{f['level']} {f['object']}: {f['message']}")
+    health_panel(data["health"])
 
 
 main()

@@ -27,5 +27,6 @@ def launch(settings: Settings, port: int) -> int:
         }
     )
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--client.toolbarMode", "minimal"]  # fmt: skip
     return subprocess.call(cmd, env=env)
