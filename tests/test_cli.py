@@ -206,7 +206,7 @@ def test_status_watch_redraws_until_interrupted(env: dict[str, str], capsys: pyt
     run(["deploy"], env, capsys)
     proc = subprocess.Popen([sys.executable, "-m", "moviecdc", "status", "--watch", "1"], env={**os.environ, **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(3.5)
+    time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err

@@ -98,7 +98,7 @@ def test_a_busy_database_never_puts_an_error_on_the_page(seeded: Path, monkeypat
     monkeypatch.setenv("MOVIECDC_BUSY_TIMEOUT", "0.5")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     before = shown(at)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(seeded), "6"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(seeded), "3"], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         at.button[0].click().run()  # Refresh while another process writes
