@@ -163,7 +163,7 @@ def test_teardown_without_yes_refuses_without_a_terminal(
     code, _, err = run(["teardown"], env, capsys)
     assert code == 2 and "--yes" in err
     code, out, _ = run(["teardown", "--yes"], env, capsys)
-    assert code == 0 and "Dropped 7 objects" in out
+    assert code == 0 and "Dropped 8 objects" in out
 
 
 def test_python_dash_m_works() -> None:

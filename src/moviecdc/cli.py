@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import signal
@@ -96,8 +97,9 @@ def cli(ctx: click.Context, target: str | None, connection_name: str | None,
 )
 @click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
 @click.option("--force", is_flag=True, help="Deploy even when lint finds a known trap.")
+@click.option("--all", "all_scripts", is_flag=True, help="Apply every script, changed or not.")
 @pass_app
-def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], force: bool) -> None:
+def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], force: bool, all_scripts: bool) -> None:
     """Render sql/ in order and apply it (idempotent: no row or pending change is lost).
 
     The rendered SQL is linted first; a known trap stops the deploy unless --force.
@@ -121,16 +123,28 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         return
     wh = app.connect("deploy")
     try:
+        items = dep.plan(wh, app.ns, scripts, everything=all_scripts)
+        for item in items:
+            click.echo(f"  {item.status:<9} {item.script.name}", err=True)
+            for note in item.notes:
+                click.echo(f"            note: {note}", err=True)
         report = dep.deploy(
             wh,
             scripts,
+            ns=app.ns,
+            user=app.settings.user or getpass.getuser(),
+            items=items,
             on_statement=lambda a: (
                 click.echo(f"  {a.script}:{a.line}  {a.summary}", err=True) if app.settings.verbose else None
             ),
         )
     finally:
         wh.close()
-    click.echo(f"Deployed {len(scripts)} scripts ({len(report.applied)} statements) to {app.settings.target} {app.ns}.")
+    applied = sum(i.apply for i in items)
+    click.echo(
+        f"Deployed to {app.settings.target} {app.ns}: {applied} of {len(scripts)} scripts applied"
+        f" ({len(report.applied)} statements), {len(scripts) - applied} unchanged."
+    )
 
 
 @cli.command()
@@ -412,18 +426,18 @@ def dashboard(app: App, port: int) -> None:
 def teardown(app: App, yes: bool, sql_dir: Path | None, var: tuple[str, ...]) -> None:
     """Drop every object that deploy created (data included)."""
     from moviecdc.deploy import teardown as drop_all
-    from moviecdc.deploy import teardown_statements
+    from moviecdc.deploy import teardown_history_statement, teardown_statements
 
     scripts = app.scripts(sql_dir, var)
     if not yes:
-        for stmt in teardown_statements(scripts):
+        for stmt in [*teardown_statements(scripts), teardown_history_statement(app.ns)]:
             click.echo(f"  {stmt}", err=True)
         if not sys.stdin.isatty():
             raise click.UsageError("refusing to drop objects without a terminal to confirm: pass --yes")
         click.confirm(f"Drop these objects from {app.settings.target} {app.ns}?", abort=True)
     wh = app.connect("teardown")
     try:
-        done = drop_all(wh, scripts)
+        done = drop_all(wh, scripts, app.ns)
     finally:
         wh.close()
     click.echo(f"Dropped {sum(s.startswith('DROP') for s in done)} objects from {app.ns}.")

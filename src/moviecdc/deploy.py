@@ -9,6 +9,7 @@ running deploy again after the fix carries on from there.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,23 +50,135 @@ def summary(sql: str) -> str:
     return first if len(first) <= 100 else first[:97] + "..."
 
 
+HISTORY_TABLE = "MOVIECDC_DEPLOY_HISTORY"
+ALWAYS = "-- moviecdc: always"  # a script carrying this line is applied on every deploy
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One script and what deploy will do with it."""
+
+    script: RenderedScript
+    status: str  # new | changed | unchanged | always
+    notes: tuple[str, ...] = ()
+
+    @property
+    def apply(self) -> bool:
+        return self.status != "unchanged"
+
+
+def read_history(wh: Warehouse, ns: str) -> dict[str, str]:
+    """Checksum of the last successful apply of each script (empty before the first deploy)."""
+    try:
+        rows = wh.execute(
+            f"SELECT script, checksum FROM {ns}.{HISTORY_TABLE} WHERE outcome = 'SUCCESS' ORDER BY applied_at, script"
+        ).rows
+    except MovieCdcError:
+        return {}
+    return {str(name): str(checksum) for name, checksum in rows}
+
+
+def _deployed_queries(wh: Warehouse, ns: str) -> dict[str, str]:
+    try:
+        rows = wh.execute(f"SHOW DYNAMIC TABLES IN SCHEMA {ns}").dicts()
+    except MovieCdcError:
+        return {}
+    out = {}
+    for row in rows:
+        try:
+            stmt = ddl.parse_cdc(str(row.get("text") or ""))
+        except MovieCdcError:
+            continue
+        if isinstance(stmt, ddl.CreateDynamicTable):
+            out[str(row["name"]).upper()] = stmt.query
+    return out
+
+
+def _normal(sql: str) -> str:
+    return " ".join(sql.split()).rstrip(";").upper()
+
+
+def plan(wh: Warehouse, ns: str, scripts: Sequence[RenderedScript], *, everything: bool = False) -> list[PlanItem]:
+    """Compare the scripts with the deploy history: new, changed, unchanged or always.
+
+    Notes say what a change will do: a dynamic table whose query changed reinitialises;
+    a changed ``IF NOT EXISTS`` statement leaves an existing object as it is.
+    """
+    history = read_history(wh, ns)
+    deployed = _deployed_queries(wh, ns)
+    items: list[PlanItem] = []
+    for script in scripts:
+        if ALWAYS in script.sql:
+            status = "always"
+        elif script.name not in history:
+            status = "new"
+        elif history[script.name] != script.checksum or everything:
+            status = "changed"
+        else:
+            status = "unchanged"
+        notes: list[str] = []
+        if status == "changed":
+            for stmt in script.statements:
+                cdc = _safe_cdc(stmt.sql)
+                if isinstance(cdc, ddl.CreateDynamicTable):
+                    old = deployed.get(cdc.name.name.upper())
+                    if old is not None and _normal(old) != _normal(cdc.query):
+                        notes.append(f"{cdc.name.name} will reinitialise: its query changed")
+                elif "IF NOT EXISTS" in _normal(stmt.sql).split(" AS ")[0]:
+                    notes.append(f"line {stmt.line}: IF NOT EXISTS leaves an existing object as it is")
+        items.append(PlanItem(script, status, tuple(notes)))
+    return items
+
+
+def _safe_cdc(sql: str) -> ddl.CdcStatement | None:
+    try:
+        return ddl.parse_cdc(sql)
+    except MovieCdcError:
+        return None
+
+
+def record(wh: Warehouse, ns: str, script: RenderedScript, outcome: str, user: str, error: str | None) -> None:
+    """Write one row of the deploy history (values bound, never formatted into SQL)."""
+    from moviecdc import __version__
+
+    wh.execute(
+        f"CREATE TABLE IF NOT EXISTS {ns}.{HISTORY_TABLE} (script STRING, checksum STRING, applied_at TIMESTAMP_LTZ,"
+        " applied_by STRING, outcome STRING, error STRING, moviecdc_version STRING)"
+    )
+    wh.execute(
+        f"INSERT INTO {ns}.{HISTORY_TABLE} (script, checksum, applied_at, applied_by, outcome, error, moviecdc_version)"
+        " VALUES (?, ?, CURRENT_TIMESTAMP(), ?, ?, ?, ?)",
+        [script.name, script.checksum, user, outcome, error, __version__],
+    )
+
+
 def deploy(
     wh: Warehouse,
     scripts: Sequence[RenderedScript],
     *,
+    ns: str | None = None,
+    user: str = "moviecdc",
+    items: Sequence[PlanItem] | None = None,
     on_statement: Callable[[AppliedStatement], None] | None = None,
 ) -> DeployReport:
-    """Apply every statement of ``scripts`` in order.
+    """Apply the scripts in order: all of them, or those ``items`` says to apply.
+
+    With ``ns`` each applied script is recorded in ``<ns>.MOVIECDC_DEPLOY_HISTORY``
+    (name, checksum of the rendered SQL, time, user, outcome).
 
     Raises:
         DeployError: a statement failed; names the script, line and statement.
     """
     report = DeployReport()
-    for script in scripts:
+    todo = [i.script for i in items if i.apply] if items is not None else list(scripts)
+    for script in todo:
         for stmt in script.statements:
             try:
                 res = wh.execute(stmt.sql)
             except MovieCdcError as exc:
+                if ns is not None:
+                    with contextlib.suppress(MovieCdcError):  # the schema itself may be what failed
+                        record(wh, ns, script, "FAILED", user, exc.message)
                 raise DeployError(
                     f"deploy stopped at {script.name} line {stmt.line} ({summary(stmt.sql)}): {exc.message}",
                     hint=f"{len(report.applied)} statement(s) before it were applied;"
@@ -75,6 +188,8 @@ def deploy(
             report.applied.append(applied)
             if on_statement is not None:
                 on_statement(applied)
+        if ns is not None:
+            record(wh, ns, script, "SUCCESS", user, None)
     return report
 
 
@@ -128,9 +243,13 @@ def teardown_statements(scripts: Sequence[RenderedScript]) -> list[str]:
     return stmts
 
 
-def teardown(wh: Warehouse, scripts: Sequence[RenderedScript]) -> list[str]:
-    """Drop every object the scripts create; returns the statements run."""
-    stmts = teardown_statements(scripts)
+def teardown_history_statement(ns: str) -> str:
+    return f"DROP TABLE IF EXISTS {ns}.{HISTORY_TABLE}"
+
+
+def teardown(wh: Warehouse, scripts: Sequence[RenderedScript], ns: str | None = None) -> list[str]:
+    """Drop every object the scripts create (and the deploy history); returns the statements run."""
+    stmts = teardown_statements(scripts) + ([teardown_history_statement(ns)] if ns else [])
     for sql in stmts:
         wh.execute(sql)
     return stmts

@@ -115,9 +115,7 @@ def charts(view: pd.DataFrame) -> None:
             {"status": ["BOOKED", "CANCELLED"],
              "revenue": [float(valid["active_revenue"].sum()), float(valid["lost_revenue"].sum())]}
         )  # fmt: skip
-        st.altair_chart(
-            alt.Chart(revenue).mark_bar().encode(x="status", y="revenue", color="status"), width="stretch"
-        )
+        st.altair_chart(alt.Chart(revenue).mark_bar().encode(x="status", y="revenue", color="status"), width="stretch")
         st.subheader("Bookings by hour of day")
         st.bar_chart(valid.groupby("booking_hour").size().rename("bookings"))
     with right:
