@@ -106,12 +106,10 @@ def main() -> None:
           f" duckdb {duckdb.__version__}, {date.today()}")  # fmt: skip
     print(f"rows: {n:,} (generated in {gen_s:.2f} s, {n / gen_s:,.0f} rows/s)")
     runs = lambda xs: ", ".join(f"{x:.2f}" for x in xs)  # noqa: E731
-    print(
-        f"moviecdc simulate load (local engine): {engine_s:7.2f} s  {engine_rate:12,.0f} rows/s  (runs: {runs(engine_times)})"
-    )
-    print(
-        f"bare DuckDB bulk insert (Arrow):       {bare_s:7.2f} s  {bare_rate:12,.0f} rows/s  (runs: {runs(bare_times)})"
-    )
+    engine_runs, bare_runs = runs(engine_times), runs(bare_times)
+    label = "moviecdc simulate load (local engine):"
+    print(f"{label} {engine_s:7.2f} s  {engine_rate:12,.0f} rows/s  (runs: {engine_runs})")
+    print(f"bare DuckDB bulk insert (Arrow):       {bare_s:7.2f} s  {bare_rate:12,.0f} rows/s  (runs: {bare_runs})")
     print(f"one INSERT per row (sample {len(sample):,}):  {per_row_s:7.2f} s  {per_row_rate:12,.0f} rows/s")
     print(f"ratio simulate / bare insert: {engine_s / bare_s:.2f}x  (goal <= 2x)")
     print(f"speed-up over one INSERT per row: {engine_rate / per_row_rate:,.0f}x  (goal >= 100x)")
