@@ -98,8 +98,15 @@ def cli(ctx: click.Context, target: str | None, connection_name: str | None,
 @click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
 @click.option("--force", is_flag=True, help="Deploy even when lint finds a known trap.")
 @click.option("--all", "all_scripts", is_flag=True, help="Apply every script, changed or not.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only check the connection: account, user, role, warehouse and the privileges needed.",
+)
 @pass_app
-def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], force: bool, all_scripts: bool) -> None:
+def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], force: bool, all_scripts: bool,
+           check_only: bool) -> int:  # fmt: skip
     """Render sql/ in order and apply it (idempotent: no row or pending change is lost).
 
     The rendered SQL is linted first; a known trap stops the deploy unless --force.
@@ -108,6 +115,8 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
     from moviecdc.errors import DeployError
     from moviecdc.lint import lint_scripts
 
+    if check_only:
+        return _check_connection(app)
     scripts = app.scripts(sql_dir, var)
     findings = lint_scripts(scripts)
     for f in findings:
@@ -145,6 +154,29 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         f"Deployed to {app.settings.target} {app.ns}: {applied} of {len(scripts)} scripts applied"
         f" ({len(report.applied)} statements), {len(scripts) - applied} unchanged."
     )
+
+
+def _check_connection(app: App) -> int:
+    from moviecdc.connection import check_connection
+
+    wh = app.connect("deploy --check")
+    try:
+        report = check_connection(wh, app.settings.database, app.settings.schema, app.settings.warehouse)
+    finally:
+        wh.close()
+    for key, value in report.identity.items():
+        click.echo(f"{key:<10} {value if value is not None else '(none)'}")
+    for req in report.requirements:
+        mark = "ok     " if req.granted else "MISSING"
+        click.echo(f"{mark} {req.privilege} ON {req.on}" + ("" if req.granted else f"   fix: {req.fix}"))
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    missing = sum(not r.granted for r in report.requirements)
+    if missing:
+        _err(f"Error: {missing} privilege(s) the pipeline needs are missing (see above)")
+        return 1
+    click.echo("Connection OK: the pipeline can be deployed.")
+    return 0
 
 
 @cli.command()
@@ -299,10 +331,13 @@ def run(app: App, once: bool, interval: float) -> None:
             raise ConfigError("Snowflake runs tasks and refreshes itself; use `run --once` to trigger them now")
         wh = app.connect("run")
         try:
-            for step, outcome in scheduler.run_snowflake_once(wh, app.ns).steps:
-                click.echo(f"{step}: {outcome}")
+            result = scheduler.run_snowflake_once(wh, app.ns)
         finally:
             wh.close()
+        for step, outcome in result.steps:
+            click.echo(f"{step}: {outcome}")
+        if not result.ok:
+            raise MovieCdcError("run --once did not complete cleanly (see above)")
         return
 
     def show(report: Any) -> None:

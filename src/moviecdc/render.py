@@ -78,11 +78,14 @@ def template_variables(settings: Settings, overrides: Mapping[str, str] | None =
         "warehouse": settings.warehouse,
         "task_schedule": settings.task_schedule,
         "target_lag": settings.target_lag,
+        "dashboard_role": "",
     }
     values.update(settings.variables)
     values.update(overrides or {})
     for key in IDENTIFIER_VARS:
         values[key] = ident(values[key], key)
+    if values["dashboard_role"]:
+        values["dashboard_role"] = ident(values["dashboard_role"], "dashboard_role")
     try:
         values["task_schedule"] = parse_schedule(values["task_schedule"]).describe()
         lag = parse_target_lag(values["target_lag"])
@@ -155,8 +158,7 @@ def render_all(sql_dir: Path | None, variables: Mapping[str, str]) -> list[Rende
             statements = tuple(split_statements(sql))
         except SqlError as exc:
             raise TemplateError(f"{path.name}: {exc.message}") from None
-        if not statements:
-            raise TemplateError(f"{path.name} renders to no SQL statement")
+        # a template may render to nothing when its variables switch it off (095_dashboard_role.sql)
         scripts.append(
             RenderedScript(
                 name=path.name,

@@ -258,6 +258,12 @@ class Engine:
             return self._end(commit=False)
         if isinstance(expr, exp.Use):
             return self._use(expr)
+        if _is_access_control(expr):
+            return Rows(
+                columns=["status"],
+                rows=[("Statement executed successfully (the local engine does not enforce access control).",)],
+                message="access control is not enforced locally",
+            )
         if isinstance(expr, exp.Create):
             return self._create(expr, text, params)
         if isinstance(expr, exp.Drop):
@@ -741,6 +747,19 @@ def _duck(sql: str) -> exp.Expression:
     import sqlglot
 
     return sqlglot.parse_one(sql, read="duckdb")
+
+
+def _is_access_control(expr: exp.Expression) -> bool:
+    """GRANT / REVOKE and CREATE / DROP ROLE: accepted and ignored by the local engine."""
+    if isinstance(expr, exp.Grant | exp.Revoke):
+        return True
+    if isinstance(expr, exp.Drop) and (expr.args.get("kind") or "").upper() == "ROLE":
+        return True
+    if isinstance(expr, exp.Command):
+        name = expr.name.upper()
+        rest = str(expr.expression or "").strip().upper()
+        return name in {"GRANT", "REVOKE"} or (name in {"CREATE", "DROP"} and rest.startswith("ROLE"))
+    return False
 
 
 def _dml_target(expr: exp.Expression) -> exp.Table:

@@ -12,6 +12,7 @@ in two (an UPDATE's before-image read and the UPDATE) still binds every value.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from sqlglot.tokens import TokenType
 
 from moviecdc.errors import SqlError, UnsupportedSqlError
 from moviecdc.sqlsplit import tokenize
+
+# sqlglot warns on stderr when it falls back to a raw command; the engine reports
+# unsupported statements itself, in one line.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _PARAM_RE = re.compile(r"__mcdc_p(\d+)__", re.IGNORECASE)
 _OBJ_RE = re.compile(r'"?__mcdc_obj_(\d+)__"?', re.IGNORECASE)

@@ -112,7 +112,8 @@ class SnowflakeWarehouse:
             finally:
                 cursor.close()
         except self._caught as exc:
-            raise SqlError(self._first_line(exc), statement=sql) from exc
+            errno = getattr(exc, "errno", None)
+            raise SqlError(self._first_line(exc), statement=sql, hint=_SQL_HINTS.get(errno)) from exc
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         """Insert rows with one multi-row ``INSERT ... VALUES`` per chunk of 1 000.
@@ -175,6 +176,17 @@ class SnowflakeWarehouse:
             f"Snowflake {self._where} refused the login{user}: {detail}",
             hint=_LOGIN_HINTS.get(errno, _LOGIN_HINT),
         )
+
+
+# Snowflake error numbers whose fix the user needs spelled out.
+_SQL_HINTS: dict[object, str] = {
+    606: "no warehouse is in use: set SNOWFLAKE_WAREHOUSE (or the connection's warehouse) to one the role may use",
+    3001: "the role lacks a privilege: `moviecdc deploy --check` lists what the pipeline needs",
+    3041: "the role lacks a privilege: `moviecdc deploy --check` lists what the pipeline needs",
+    2003: "the object is missing, or the role may not see it: check SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA and the role",
+    2043: "the object is missing, or the role may not see it: check SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA and the role",
+    90105: "the role may not execute tasks: an ACCOUNTADMIN must GRANT EXECUTE TASK ON ACCOUNT TO ROLE <role>",
+}
 
 
 def _import_connector() -> ModuleType:
