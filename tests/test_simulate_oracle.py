@@ -48,7 +48,9 @@ def check_consistency(wh: LocalWarehouse) -> None:
     assert Counter(v for v in replayed.values() if v is not None) == Counter(tuple(r[f] for f in FIELDS) for r in raw)
     # the insights equal figures recomputed from the raw table (and, for change metrics, the events)
     expected = expected_insights(raw, events_by_batch(wh))
-    got = {(r["movie_id"], r["booking_day"]): r for r in wh.execute(f"SELECT * FROM {NS}.movie_booking_insights").dicts()}
+    got = {
+        (r["movie_id"], r["booking_day"]): r for r in wh.execute(f"SELECT * FROM {NS}.movie_booking_insights").dicts()
+    }
     assert set(got) == set(expected)
     for key, exp_row in expected.items():
         for col in COUNTED:
@@ -57,9 +59,7 @@ def check_consistency(wh: LocalWarehouse) -> None:
         assert Decimal(got[key]["lost_revenue"]) == exp_row["lost_revenue"]
         assert got[key]["movie_title"] == TITLES.get(key[0])
     # invalid rows are in the source and flagged invalid downstream
-    flags = Counter(
-        wh.execute(f"SELECT is_valid_booking FROM {NS}.movie_bookings_filtered").rows
-    )
+    flags = Counter(wh.execute(f"SELECT is_valid_booking FROM {NS}.movie_bookings_filtered").rows)
     assert flags[(False,)] == sum(not is_valid(r) for r in raw)
     assert flags[(True,)] == sum(is_valid(r) for r in raw)
 
@@ -114,8 +114,6 @@ def test_invalid_only_workload_is_counted_in_data_quality() -> None:
         apply_changes(wh, NS, gen.changes(200))
         run_pending(wh.engine, catch_up=True)
         raw = wh.execute(f"SELECT count(*) FROM {NS}.raw_movie_bookings").scalar()
-        totals = wh.execute(
-            f"SELECT SUM(total_bookings), SUM(valid_bookings) FROM {NS}.movie_booking_insights"
-        ).rows[0]
+        totals = wh.execute(f"SELECT SUM(total_bookings), SUM(valid_bookings) FROM {NS}.movie_booking_insights").rows[0]
         check_consistency(wh)
     assert raw == 200 and totals == (200, 0)
