@@ -246,3 +246,35 @@ def test_every_rendered_statement_parses() -> None:
             if isinstance(expr, sqlglot.exp.Command):  # raw fallback: only access control may land here
                 assert stmt.sql.split()[0].upper() in {"GRANT", "CREATE"}, stmt.sql
                 assert stmt.sql.split()[0].upper() == "GRANT" or " ROLE " in stmt.sql.upper(), stmt.sql
+
+
+def test_query_tag_names_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moviecdc.warehouse import connect
+
+    seen: list[dict[str, Any]] = []
+    engine = LocalWarehouse(":memory:").engine
+    module = SimpleNamespace(errors=ERRORS, connect=lambda **kw: seen.append(kw) or EngineConnection(engine))
+    monkeypatch.setattr("moviecdc.warehouse.snowflake._import_connector", lambda: module)
+    settings = Settings(target="snowflake", account="xy12345", user="deployer", password="pw")
+    connect(settings, command="status").close()
+    assert seen[0]["session_parameters"] == {"QUERY_TAG": "moviecdc:status"}
+    assert seen[0]["login_timeout"] == 30 and seen[0]["paramstyle"] == "qmark"
+
+
+def test_plan_says_which_dynamic_table_will_reinitialise(tmp_path: Any) -> None:
+    import shutil
+
+    from moviecdc.render import template_dir
+
+    wh = RecordingLocal(ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC)))
+    run_deploy(wh)
+    own = tmp_path / "sql"
+    shutil.copytree(template_dir(), own)
+    path = own / "070_movie_booking_insights.sql"
+    path.write_text(path.read_text().replace("SUM(tickets) AS tickets_sold", "SUM(tickets) + 0 AS tickets_sold"))
+    lag_only = plan(wh, NS, scripts(target_lag="7 minutes"))
+    assert [i.notes for i in lag_only if i.status == "changed"] == [()]
+    items = plan(wh, NS, render_all(own, template_variables(Settings())))
+    changed = [i for i in items if i.status == "changed"]
+    assert [i.script.name for i in changed] == ["070_movie_booking_insights.sql"]
+    assert changed[0].notes == ("MOVIE_BOOKING_INSIGHTS will reinitialise: its query changed",)
