@@ -69,7 +69,7 @@ mixes = st.fixed_dictionaries(
 ).map(lambda m: {"insert": 0.3, **m})
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 2**31), mix=mixes, batches=st.lists(st.integers(1, 150), min_size=1, max_size=4),
        catch_up_between=st.booleans())  # fmt: skip
 def test_oracle_holds_after_simulated_workloads(
