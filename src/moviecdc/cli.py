@@ -47,6 +47,13 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def template_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--sql-dir and --var, shared by the commands that render the templates."""
+    fn = click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")(fn)
+    return click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                        help="Your own copy of the SQL templates.")(fn)  # fmt: skip
+
+
 def _err(message: str) -> None:
     click.echo(message, err=True)
 
@@ -89,13 +96,7 @@ def cli(ctx: click.Context, target: str | None, connection_name: str | None,
 # ----------------------------------------------------------------- deploy
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print the rendered SQL for the target; connect to nothing.")
-@click.option(
-    "--sql-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Your own copy of the SQL templates.",
-)
-@click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@template_options
 @click.option("--force", is_flag=True, help="Deploy even when lint finds a known trap.")
 @click.option("--all", "all_scripts", is_flag=True, help="Apply every script, changed or not.")
 @click.option(
@@ -180,13 +181,7 @@ def _check_connection(app: App) -> int:
 
 
 @cli.command()
-@click.option(
-    "--sql-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Your own copy of the SQL templates.",
-)
-@click.option("--var", multiple=True, metavar="KEY=VALUE", help="Template variable (repeatable).")
+@template_options
 @click.option("--json", "as_json", is_flag=True, help="Findings as JSON.")
 @pass_app
 def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) -> int:
@@ -455,8 +450,7 @@ def dashboard(app: App, port: int) -> None:
 # --------------------------------------------------------------- teardown
 @cli.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--sql-dir", type=click.Path(path_type=Path, file_okay=False), default=None)
-@click.option("--var", multiple=True, metavar="KEY=VALUE")
+@template_options
 @pass_app
 def teardown(app: App, yes: bool, sql_dir: Path | None, var: tuple[str, ...]) -> None:
     """Drop every object that deploy created (data included)."""

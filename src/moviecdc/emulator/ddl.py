@@ -258,6 +258,19 @@ class _Parser:
         self.i += 2
         return key, self.value()
 
+    def prop_list(self, what: str) -> dict[str, str]:
+        """``KEY = value [,] KEY = value ...`` up to the end of the statement."""
+        props: dict[str, str] = {}
+        while not self.at_end():
+            kv = self.prop()
+            if kv is None:
+                raise SqlError(f"syntax error in {what}", statement=self.sql)
+            props[kv[0]] = kv[1]
+            nxt = self.peek()
+            if nxt is not None and nxt.token_type == TokenType.COMMA:
+                self.i += 1
+        return props
+
     def create_mode(self) -> tuple[bool, bool]:
         or_replace = self.accept("OR", "REPLACE")
         or_alter = self.accept("OR", "ALTER")
@@ -485,15 +498,7 @@ def _parse_alter_task(p: _Parser) -> AlterTask:
     if p.accept("REMOVE", "WHEN"):
         return AlterTask(name, "REMOVE_WHEN", if_exists)
     if p.accept("SET"):
-        props: dict[str, str] = {}
-        while not p.at_end():
-            kv = p.prop()
-            if kv is None:
-                raise SqlError("syntax error in ALTER TASK ... SET", statement=p.sql)
-            props[kv[0]] = kv[1]
-            if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
-                p.i += 1
-        return AlterTask(name, "SET", if_exists, props=props)
+        return AlterTask(name, "SET", if_exists, props=p.prop_list("ALTER TASK ... SET"))
     if p.accept("UNSET"):
         props = {}
         while not p.at_end():
@@ -516,15 +521,7 @@ def _parse_alter_dt(p: _Parser) -> AlterDynamicTable:
             p.accept("COPY", "SESSION")
             return AlterDynamicTable(tuple(names), action, if_exists)
     if p.accept("SET"):
-        props: dict[str, str] = {}
-        while not p.at_end():
-            kv = p.prop()
-            if kv is None:
-                raise SqlError("syntax error in ALTER DYNAMIC TABLE ... SET", statement=p.sql)
-            props[kv[0]] = kv[1]
-            if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
-                p.i += 1
-        return AlterDynamicTable(tuple(names), "SET", if_exists, props)
+        return AlterDynamicTable(tuple(names), "SET", if_exists, p.prop_list("ALTER DYNAMIC TABLE ... SET"))
     raise UnsupportedSqlError(
         f"ALTER DYNAMIC TABLE ... {p.word() or ''} is not supported by the local engine",
         statement=p.sql,
