@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from moviecdc.emulator import ddl, streams
+from moviecdc.emulator import ddl, faults, streams
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.catalog import (
     Catalog,
@@ -190,7 +190,9 @@ class Engine:
         self._read_version = self.version
         try:
             yield
+            faults.hit("commit.before")
             self.con.commit()
+            faults.hit("commit.after")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 self.con.rollback()
@@ -643,6 +645,7 @@ class Engine:
         self._run(f"CREATE TEMP TABLE {tmp} AS {bsql}", bbound)
         try:
             self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {tmp}")
+            faults.hit("capture.between")
             self.con.execute(
                 f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {tmp}"
             )
@@ -654,6 +657,7 @@ class Engine:
     _last_logged = 0
 
     def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> None:
+        faults.hit("capture.between")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
             table = cur.to_arrow_table()

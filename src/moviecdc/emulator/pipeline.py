@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from moviecdc.emulator import history
+from moviecdc.emulator import faults, history
 from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState
 from moviecdc.emulator.schedule import parse_schedule
 from moviecdc.errors import MovieCdcError, SqlError
@@ -154,6 +154,7 @@ def run_task(
                 return _finish(engine, task, run, "SUCCEEDED", None)
             with engine._txn():
                 engine.execute(body)
+                faults.hit("task.body_done")
                 return _finish(engine, task, run, "SUCCEEDED", None)
         except MovieCdcError as exc:
             return _finish(engine, task, run, "FAILED", exc)
@@ -344,6 +345,7 @@ def refresh_one(
     try:
         with engine._txn():
             stats = _recompute(engine, dt)
+            faults.hit("refresh.recomputed")
             stats["executionTimeMs"] = int((time.perf_counter() - t0) * 1000)
             dt.data_timestamp = data_ts
             dt.input_versions = versions

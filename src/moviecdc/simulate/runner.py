@@ -176,10 +176,19 @@ def apply_segment(wh: Warehouse, table: str, seg: Segment) -> None:
 
 
 def apply_changes(wh: Warehouse, ns: str, changes: Sequence[Change]) -> ChangeCounts:
-    """Apply one batch: the same result as applying each change in order, in few statements."""
+    """Apply one batch, in one transaction: wholly, or not at all (even if the process dies).
+
+    The result is the same as applying each change in order, in few statements.
+    """
     table = source_table(ns)
-    for seg in plan_segments(changes):
-        apply_segment(wh, table, seg)
+    wh.execute("BEGIN TRANSACTION")
+    try:
+        for seg in plan_segments(changes):
+            apply_segment(wh, table, seg)
+    except BaseException:
+        wh.execute("ROLLBACK")
+        raise
+    wh.execute("COMMIT")
     counts = dict.fromkeys(ChangeCounts().as_dict(), 0)
     for change in changes:
         counts[change.kind] += 1
