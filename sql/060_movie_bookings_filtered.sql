@@ -1,7 +1,8 @@
 -- The current state of every source row, rebuilt from the change events: the newest
 -- image of each source_row_id, dropped when that image is a delete. An update's
 -- DELETE half is never the newest image: its INSERT half shares the timestamp and
--- sorts after it. Invalid rows are kept and flagged, so the data-quality score can
+-- sorts after it. Invalid rows (a missing or over-long id, a date outside 2000-2099, an
+-- unknown status, no tickets, no price) are kept and flagged, so the data-quality score can
 -- count them; titles come from the movies catalogue. TARGET_LAG = DOWNSTREAM: refreshed when movie_booking_insights needs it.
 CREATE OR ALTER DYNAMIC TABLE {{ ns }}.movie_bookings_filtered
     TARGET_LAG = DOWNSTREAM
@@ -21,7 +22,9 @@ current_rows AS (
         *,
         COALESCE(
             booking_id IS NOT NULL AND customer_id IS NOT NULL AND movie_id IS NOT NULL
-            AND booking_date IS NOT NULL AND status IN ('BOOKED', 'CANCELLED')
+            AND LENGTH(booking_id) <= 64 AND LENGTH(customer_id) <= 64 AND LENGTH(movie_id) <= 64
+            AND booking_date >= '2000-01-01' AND booking_date < '2100-01-01'
+            AND status IN ('BOOKED', 'CANCELLED')
             AND ticket_count > 0 AND ticket_price > 0,
             FALSE) AS is_valid_booking
     FROM latest

@@ -35,12 +35,16 @@ FIELDS = (
 )
 IDS = ["B1", "B2", "B3", "B4"]
 
-ids = st.sampled_from([*IDS, None])
+ids = st.sampled_from([*IDS, None, "B" * 65])
 prices = st.sampled_from(
     [Decimal(x) for x in ("-5.00", "0.00", "5.50", "10.00", "15.25", "20.00", "20.01", "25.00")] + [None]
 )
 counts = st.sampled_from([-1, 0, 1, 2, 4, 5, 7, None])
-dates = st.builds(lambda d, h: datetime(2025, 9, d, h, 30), st.integers(1, 3), st.integers(0, 23)) | st.none()
+dates = (
+    st.builds(lambda d, h: datetime(2025, 9, d, h, 30), st.integers(1, 3), st.integers(0, 23))
+    | st.sampled_from([datetime(1899, 12, 31, 23, 59), datetime(9999, 12, 31, 12, 0), datetime(2100, 1, 1)])
+    | st.none()
+)
 statuses = st.sampled_from(["BOOKED", "BOOKED", "CANCELLED", "PENDING"])
 
 insert = st.tuples(st.just("insert"), st.fixed_dictionaries({
@@ -148,7 +152,9 @@ def apply(wh: LocalWarehouse, model: StreamModel, clock: ManualClock, op: tuple[
 def is_valid(r: dict[str, Any]) -> bool:
     return bool(
         r["booking_id"] is not None and r["customer_id"] is not None and r["movie_id"] is not None
-        and r["booking_date"] is not None and r["status"] in ("BOOKED", "CANCELLED")
+        and max(len(r["booking_id"]), len(r["customer_id"]), len(r["movie_id"])) <= 64
+        and r["booking_date"] is not None and datetime(2000, 1, 1) <= r["booking_date"] < datetime(2100, 1, 1)
+        and r["status"] in ("BOOKED", "CANCELLED")
         and r["ticket_count"] is not None and r["ticket_count"] > 0
         and r["ticket_price"] is not None and r["ticket_price"] > 0
     )  # fmt: skip
