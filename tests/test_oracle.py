@@ -268,7 +268,7 @@ def check_oracle(wh: LocalWarehouse, model: StreamModel) -> None:
     assert Counter(filtered) == Counter(tuple(r[f] for f in FIELDS) for r in raw)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=operations)
 def test_insights_equal_figures_recomputed_from_the_source(ops: list[tuple[Any, ...]]) -> None:
     clock = ManualClock(datetime(2025, 9, 1, 12, 0).astimezone())

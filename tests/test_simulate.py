@@ -440,7 +440,7 @@ def table_state(wh: LocalWarehouse) -> Counter[tuple[object, ...]]:
     return Counter(wh.execute(f"SELECT {', '.join(INSERT_COLUMNS)} FROM {TABLE}").rows)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 120))
 def test_batched_apply_equals_applying_each_change_in_order(seed: int, n: int) -> None:
     results = []

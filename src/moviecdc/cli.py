@@ -124,7 +124,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         _err(f"{'warning' if force else 'error'}: {f.script}:{f.line}: {f.code} {f.message}")
     if findings and not force:
         raise DeployError(
-            f"lint found {len(findings)} known trap(s); nothing was deployed", hint="fix them, or pass --force"
+            f"lint found {len(findings)} problem(s); nothing was deployed", hint="fix them, or pass --force"
         )
     if dry_run:
         for script in scripts:

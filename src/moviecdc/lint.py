@@ -7,6 +7,7 @@ script and line of the statement at fault.
 
 Codes:
 
+- MC000 the statement does not parse (invalid SQL is stopped before anything is sent).
 - MC001 CREATE OR REPLACE on a stream, on a table a stream reads, or on a table a task
   fills from a stream: pending changes or history are lost on every deploy.
 - MC002 a task reads a stream without WHEN SYSTEM$STREAM_HAS_DATA: it wakes a warehouse
@@ -34,6 +35,7 @@ from moviecdc.errors import MovieCdcError
 from moviecdc.render import RenderedScript
 
 CODES = {
+    "MC000": "statement does not parse",
     "MC001": "CREATE OR REPLACE on a stream or a stream's source table",
     "MC002": "task reads a stream without a WHEN SYSTEM$STREAM_HAS_DATA guard",
     "MC003": "DOWNSTREAM dynamic table that no dynamic table reads",
@@ -70,6 +72,7 @@ class Pipeline:
     """What the scripts build, as far as the checks need it (names upper-cased)."""
 
     stmts: list[Parsed]
+    unparsable: list[Parsed] = field(default_factory=list)
     streams: dict[str, str] = field(default_factory=dict)  # stream -> source table
     event_tables: set[str] = field(default_factory=set)  # filled by a task from a stream
     action_columns: set[str] = field(default_factory=lambda: {"METADATA$ACTION"})
@@ -95,6 +98,7 @@ def _names(expr: exp.Expression | None) -> set[str]:
 def build(scripts: Sequence[RenderedScript]) -> Pipeline:
     """Parse every statement and collect streams, event tables and dynamic tables."""
     stmts: list[Parsed] = []
+    pipe_errors: list[Parsed] = []
     for script in scripts:
         for stmt in script.statements:
             try:
@@ -102,7 +106,10 @@ def build(scripts: Sequence[RenderedScript]) -> Pipeline:
             except MovieCdcError:
                 cdc = None
             stmts.append(Parsed(script.name, stmt.line, stmt.sql, cdc, None if cdc else _parse_sql(stmt.sql)))
-    pipe = Pipeline(stmts)
+    for p in stmts:
+        if p.cdc is None and p.expr is None:
+            pipe_errors.append(p)
+    pipe = Pipeline(stmts, unparsable=pipe_errors)
     for p in stmts:
         if isinstance(p.cdc, ddl.CreateStream):
             pipe.streams[_last(p.cdc.name)] = _last(p.cdc.source)
@@ -142,6 +149,18 @@ def _queries(p: Parsed) -> list[exp.Expression]:
 
 
 # -- checks ---------------------------------------------------------------------
+def check_parses(pipe: Pipeline) -> list[Finding]:
+    """Invalid SQL is caught before anything is sent to the target."""
+    found = []
+    for p in pipe.unparsable:
+        try:
+            sqlglot.parse_one(p.sql, read="snowflake")
+        except sqlglot.errors.ParseError as exc:
+            detail = (exc.errors[0].get("description") if exc.errors else None) or str(exc).splitlines()[0]
+            found.append(Finding(p.script, p.line, "MC000", f"the statement does not parse: {detail}"))
+    return found
+
+
 def check_replace(pipe: Pipeline) -> list[Finding]:
     found = []
     sources = set(pipe.streams.values())
@@ -255,6 +274,7 @@ def check_raw_aggregates(pipe: Pipeline) -> list[Finding]:
 
 
 CHECKS: tuple[Callable[[Pipeline], list[Finding]], ...] = (
+    check_parses,
     check_replace,
     check_task_guard,
     check_downstream_leaf,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import warnings
 from collections.abc import Sequence
 from types import ModuleType, TracebackType
 from typing import Any, cast
@@ -67,7 +68,10 @@ class SnowflakeWarehouse:
         )
         self._closed = False
         try:
-            self._conn: Any = self._connector.connect(**kwargs)
+            with warnings.catch_warnings():
+                # the connector's notices about its own future defaults are not the user's concern
+                warnings.simplefilter("ignore", FutureWarning)
+                self._conn: Any = self._connector.connect(**kwargs)
         except self._caught as exc:
             raise self._connect_error(exc, settings) from None
 

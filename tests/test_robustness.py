@@ -1,0 +1,152 @@
+"""Bad input changes nothing, and secrets never reach any output."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import run
+
+PASSWORD = "Pa55w0rd-sekret-9f2c"
+PASSPHRASE = "key-passphrase-77d1"
+
+
+def fingerprint(db: Path) -> str:
+    """Every row of every user table, so 'changed nothing' can be checked."""
+    from moviecdc.warehouse.local import LocalWarehouse
+
+    with LocalWarehouse(db, read_only=True) as wh:
+        con = wh.engine.con
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1, 2"
+        ).fetchall()
+        digest = hashlib.sha256()
+        for schema, table in tables:
+            rows = con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+            digest.update(f"{schema}.{table}:{sorted(map(repr, rows))}".encode())
+        return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A deployed, fed and caught-up database, built once and copied for each test."""
+    from moviecdc.emulator.pipeline import run_pending
+    from moviecdc.simulate.generator import ChangeGenerator, sample_bookings
+    from moviecdc.simulate.runner import apply_changes, load_sample
+    from moviecdc.warehouse.local import LocalWarehouse
+    from tests.conftest import NS, deploy_pipeline
+
+    db = tmp_path_factory.mktemp("robust") / "template.duckdb"
+    with LocalWarehouse(db) as wh:
+        deploy_pipeline(wh)
+        load_sample(wh, NS)
+        gen = ChangeGenerator(1)
+        gen.known(sample_bookings())
+        apply_changes(wh, NS, gen.changes(50))
+        run_pending(wh.engine, catch_up=True)
+    return db
+
+
+@pytest.fixture(scope="module")
+def template_fingerprint(template_db: Path) -> str:
+    return fingerprint(template_db)
+
+
+@pytest.fixture
+def deployed(template_db: Path, tmp_path: Path) -> dict[str, str]:
+    db = tmp_path / "db.duckdb"
+    shutil.copy(template_db, db)
+    return {"MOVIECDC_DB": str(db), "MOVIECDC_TARGET": "local"}
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param(["simulate", "--changes", "-1"], 2, id="negative-changes"),
+        pytest.param(["simulate", "--bookings", "1000000000000"], 2, id="absurd-bookings"),
+        pytest.param(["simulate", "--changes", "5", "--mix", "insert=-1"], 3, id="negative-mix"),
+        pytest.param(
+            ["simulate", "--changes", "5", "--start", "2025-10-01", "--end", "2025-09-01"], 2, id="start-after-end"
+        ),
+        pytest.param(["--target", "mainframe", "status"], 2, id="unknown-target"),
+        pytest.param(["deploy", "--var", "schema"], 3, id="malformed-var"),
+        pytest.param(["deploy", "--var", "schema=x; DROP TABLE y"], 3, id="injection-schema"),
+        pytest.param(["deploy", "--var", "database=a.b"], 3, id="dotted-database"),
+        pytest.param(["deploy", "--var", "task_schedule=1 MINUTE'; DROP TABLE x; --"], 3, id="injection-schedule"),
+        pytest.param(["deploy", "--var", "target_lag=5 seconds"], 3, id="lag-too-short"),
+        pytest.param(["run", "--interval", "-3"], 2, id="negative-interval"),
+        pytest.param(["status", "--history", "0"], 2, id="zero-history"),
+        pytest.param(["sql", "-q", "DELETE FROM movie_booking_insights"], 1, id="dml-on-dynamic-table"),
+        pytest.param(["sql", "-q", "SELEC 1"], 1, id="invalid-sql"),
+        pytest.param(
+            ["sql", "-q", "INSERT INTO raw_movie_bookings (booking_id) VALUES ('x', 'y')"], 1, id="bad-insert"
+        ),
+        pytest.param(["dashboard", "--port", "70000"], 2, id="bad-port"),
+        pytest.param(["--target", "snowflake", "deploy"], 3, id="missing-snowflake-settings"),
+    ],
+)
+def test_bad_input_is_one_line_with_its_code_and_changes_nothing(
+    deployed: dict[str, str], template_fingerprint: str, capsys: pytest.CaptureFixture[str], args: list[str], code: int
+) -> None:
+    db = Path(deployed["MOVIECDC_DB"])
+    before = template_fingerprint
+    got, out, err = run(args, deployed, capsys)
+    assert got == code, err
+    assert "Traceback" not in err and err.strip()
+    if code != 2:
+        assert len(err.strip().splitlines()) == 1, err
+    assert fingerprint(db) == before
+
+
+def test_malformed_env_file(deployed: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = tmp_path / "bad.env"
+    env_file.write_text("MOVIECDC_TARGET=local\n=oops no key\n")
+    before = fingerprint(Path(deployed["MOVIECDC_DB"]))
+    code, _, err = run(["--env-file", str(env_file), "simulate", "--changes", "5"], deployed, capsys)
+    assert code == 3 and "bad.env:2" in err
+    assert fingerprint(Path(deployed["MOVIECDC_DB"])) == before
+
+
+def test_template_with_invalid_sql_stops_before_changing_anything(
+    deployed: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    own = tmp_path / "sql"
+    own.mkdir()
+    (own / "010_bad.sql").write_text("CREATE TABLE {{ ns }}.x (a INT;\n")
+    before = fingerprint(Path(deployed["MOVIECDC_DB"]))
+    code, _, err = run(["deploy", "--sql-dir", str(own)], deployed, capsys)
+    assert code == 1 and "010_bad.sql:1: MC000" in err and "nothing was deployed" in err
+    assert fingerprint(Path(deployed["MOVIECDC_DB"])) == before
+
+
+SECRET_ENV = {
+    "SNOWFLAKE_ACCOUNT": "nowhere-acct.invalid",
+    "SNOWFLAKE_USER": "deployer",
+    "SNOWFLAKE_PASSWORD": PASSWORD,
+    "SNOWFLAKE_PRIVATE_KEY_FILE_PWD": PASSPHRASE,
+    "MOVIECDC_LOGIN_TIMEOUT": "1",
+}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--target", "snowflake", "deploy", "--dry-run"], id="dry-run"),
+        pytest.param(["-v", "--target", "snowflake", "deploy", "--dry-run"], id="dry-run-verbose"),
+        pytest.param(["status", "--json"], id="status-json"),
+        pytest.param(["-v", "status"], id="status-verbose"),
+        pytest.param(["-v", "sql", "-q", "SELECT * FROM nope"], id="error-verbose"),
+        pytest.param(["-v", "--target", "snowflake", "status"], id="unreachable-account-verbose"),
+    ],
+)
+def test_secrets_never_reach_output(
+    deployed: dict[str, str], capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = run(args, {**deployed, **SECRET_ENV}, capsys)
+    for text in (out, err):
+        assert PASSWORD not in text and PASSPHRASE not in text
+    if "snowflake" in args and "--dry-run" not in args:
+        assert code == 3 and "Traceback" not in err.split("\n")[0]
