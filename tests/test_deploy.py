@@ -33,7 +33,7 @@ def test_deploy_twice_loses_no_row_and_no_pending_change(pipeline: LocalWarehous
     pipeline.execute(f"UPDATE {table} SET status = 'CANCELLED' WHERE booking_id = 'B1'")
     pipeline.execute(f"INSERT INTO {table} (booking_id, status) VALUES ('B2', 'BOOKED')")
     report = deploy(pipeline, scripts())
-    assert len(report.applied) == 11
+    assert len(report.applied) == 13
     assert pipeline.execute(f"SELECT count(*) FROM {table}").scalar() == 2
     assert pipeline.execute(f"SELECT count(*) FROM {NS}.movie_bookings_stream").scalar() == 3
     assert pipeline.execute(f"SHOW TASKS IN SCHEMA {NS}").dicts()[0]["state"] == "started"

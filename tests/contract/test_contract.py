@@ -165,7 +165,9 @@ def test_redeploy_without_changes_only_resumes_the_task(target: tuple[Any, list[
             ("SELECT script", "SHOW DYNAMIC", "CREATE TABLE IF", "INSERT INTO MOVIECDC.CDC.MOVIECDC_DEPLOY_HISTORY")
         )
     ]
-    assert applied == ["ALTER TASK MOVIECDC.CDC.consume_stream_task"]
+    assert applied == [
+        "ALTER DYNAMIC TABLE", "ALTER DYNAMIC TABLE", "ALTER TASK MOVIECDC.CDC.consume_stream_task",
+    ]  # fmt: skip
 
 
 def test_redeploy_with_a_changed_lag_applies_that_script(target: tuple[Any, list[str]]) -> None:
