@@ -150,3 +150,22 @@ def test_secrets_never_reach_output(
         assert PASSWORD not in text and PASSPHRASE not in text
     if "snowflake" in args and "--dry-run" not in args:
         assert code == 3 and "Traceback" not in err.split("\n")[0]
+
+
+def test_busy_database_names_the_holder(deployed: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_dashboard import HOLD
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, deployed["MOVIECDC_DB"], "5"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        code, _, err = run(["sql", "-q", "SELECT 1"], {**deployed, "MOVIECDC_BUSY_TIMEOUT": "0.5"}, capsys)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1 and f"process {holder.pid}" in err and "MOVIECDC_BUSY_TIMEOUT" in err
+    assert len(err.strip().splitlines()) == 1
