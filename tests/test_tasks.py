@@ -167,3 +167,13 @@ def test_scripting_block_body_runs_each_statement(setup: Engine) -> None:
     )
     setup.execute("EXECUTE TASK block_task")
     assert setup.execute("SELECT count(*) FROM sink").scalar() == 2
+
+
+def test_scheduler_refuses_to_run_inside_an_open_transaction(setup: Engine) -> None:
+    setup.execute("ALTER TASK copy_task RESUME")
+    setup.execute("BEGIN TRANSACTION")
+    with pytest.raises(SqlError, match="transaction is open"):
+        run_pending(setup, catch_up=True)
+    setup.execute("ROLLBACK")
+    run_pending(setup, catch_up=True)
+    assert states(setup) == ["SKIPPED"]

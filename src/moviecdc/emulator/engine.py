@@ -40,9 +40,6 @@ RETENTION_SETTINGS = ("DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN
 _LOCK_RE = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
 _PID_RE = re.compile(r"PID (\d+)")
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
-_NONDETERMINISTIC = {
-    "RANDOM", "UUID_STRING", "SEQ1", "SEQ2", "SEQ4", "SEQ8", "RANDSTR", "NORMAL", "UNIFORM",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -283,7 +280,7 @@ class Engine:
             raise UnsupportedSqlError(f"the local engine cannot run this statement ({expr.name})", statement=text)
         return self._query(expr, text, params)
 
-    def _context(self, *, clock_rule: bool = True) -> tr.Context:
+    def _context(self) -> tr.Context:
         return tr.Context(resolver=self)
 
     def _translate(
@@ -614,14 +611,12 @@ class Engine:
                 expr.set("this", exp.Schema(this=phys, expressions=cols))
             expr.set("returning", exp.Returning(expressions=[exp.column("_row_id")]))
             sql, bound, ctx = self._translate(expr, params)
-            self._log(tt, version, True, self._run(sql, bound))
-            return self._last_logged, ctx
+            return self._log(tt, version, True, self._run(sql, bound)), ctx
         if isinstance(expr, exp.Delete):
             expr.set("this", aliased)
             expr.set("returning", star)
             sql, bound, ctx = self._translate(expr, params)
-            self._log(tt, version, False, self._run(sql, bound))
-            return self._last_logged, ctx
+            return self._log(tt, version, False, self._run(sql, bound)), ctx
         assert isinstance(expr, exp.Update)
         expr.set("this", aliased)
         # the before-images: same target, FROM and WHERE as the UPDATE
@@ -654,16 +649,14 @@ class Engine:
             self.con.execute(f"DROP TABLE IF EXISTS {tmp}")
         return (int(row[0]) if row else 0), ctx
 
-    _last_logged = 0
-
-    def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> None:
+    def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> int:
+        """Append the rows a RETURNING clause gave back to the change log; returns how many."""
         faults.hit("capture.between")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
             table = cur.to_arrow_table()
-        self._last_logged = table.num_rows
         if table.num_rows == 0:
-            return
+            return 0
         name = f"_mcdc_ret_{uuid.uuid4().hex}"
         self.con.register(name, table)
         try:
@@ -676,6 +669,7 @@ class Engine:
                 self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {name}")
         finally:
             self.con.unregister(name)
+        return int(table.num_rows)
 
     def _consume(self, ctx: tr.Context) -> None:
         """Advance the offset of every stream a committed DML statement read (reference 1.4)."""

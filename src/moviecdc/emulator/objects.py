@@ -228,6 +228,10 @@ def execute_task(engine: Engine, stmt: ddl.ExecuteTask, text: str) -> Rows:
             f"Cannot execute task {key[1]}: EXECUTE TASK only accepts a root task.",
             statement=text,
         )
+    if engine._user_txn:
+        raise SqlError(
+            "the local engine runs EXECUTE TASK in the caller's session: COMMIT or ROLLBACK first", statement=text
+        )
     state = pipeline.run_graph(engine, task, engine.now(), "EXECUTE_TASK")
     return _ok(f"Task {key[1]} run: {state}")
 

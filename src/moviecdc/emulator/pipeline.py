@@ -9,7 +9,6 @@ five failed scheduled refreshes). Everything reads time from the engine's clock.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -436,6 +435,10 @@ def run_pending(engine: Engine, *, catch_up: bool = False) -> PassReport:
     evaluated), then every dynamic table that would refresh on its own refreshes.
     A DOWNSTREAM table that no dynamic table reads is left alone, as on Snowflake.
     """
+    if engine._user_txn:
+        # tasks and refreshes run in sessions of their own on Snowflake; here they share the
+        # connection, so never inside a transaction someone left open
+        raise SqlError("the scheduler cannot run while a transaction is open: COMMIT or ROLLBACK first")
     report = PassReport()
     now = engine.now()
     with engine._txn():
@@ -477,15 +480,3 @@ def run_pending(engine: Engine, *, catch_up: bool = False) -> PassReport:
         for k, (state, act) in results.items():
             report.refreshes.append((f"{k[0]}.{k[1]}", state, act))
     return report
-
-
-def describe_lag(engine: Engine, dt: DynamicTableState) -> dict[str, object]:
-    """Target vs actual lag for status reports."""
-    eff = effective_lag(engine, dt)
-    now = engine.now()
-    actual = (now - dt.data_timestamp).total_seconds() if dt.data_timestamp else None
-    return {"effective_lag_sec": eff, "actual_lag_sec": actual}
-
-
-def json_dumps(obj: object) -> str:
-    return json.dumps(obj, default=str)
