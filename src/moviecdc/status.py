@@ -140,32 +140,24 @@ def _safe_count(wh: Warehouse, sql: str) -> tuple[object, object] | None:
     return (res.rows[0][0], res.rows[0][1]) if res.rows else None
 
 
-def _source(wh: Warehouse, ns: str, report: StatusReport) -> None:
-    got = _safe_count(wh, f"SELECT COUNT(*), MAX(updated_at) FROM {ns}.{SOURCE}")
+def _table(wh: Warehouse, ns: str, table: str, newest: str, key: str) -> tuple[dict[str, object], bool]:
+    """Rows and newest change of one table, or a note that it is missing."""
+    got = _safe_count(wh, f"SELECT COUNT(*), MAX({newest}) FROM {ns}.{table}")
     if got is None:
-        report.source = {"table": f"{ns}.{SOURCE}", "exists": False}
+        return {"table": f"{ns}.{table}", "exists": False}, False
+    return {"table": f"{ns}.{table}", "exists": True, "rows": got[0], key: got[1]}, True
+
+
+def _source(wh: Warehouse, ns: str, report: StatusReport) -> None:
+    report.source, found = _table(wh, ns, SOURCE, "updated_at", "last_change")
+    if not found:
         report.findings.append(Finding(FAIL, SOURCE, "source table missing: run `moviecdc deploy`"))
-        return
-    report.source = {
-        "table": f"{ns}.{SOURCE}",
-        "exists": True,
-        "rows": got[0],
-        "last_change": got[1],
-    }
 
 
 def _events(wh: Warehouse, ns: str, report: StatusReport) -> None:
-    got = _safe_count(wh, f"SELECT COUNT(*), MAX(change_timestamp) FROM {ns}.{EVENTS}")
-    if got is None:
-        report.events = {"table": f"{ns}.{EVENTS}", "exists": False}
+    report.events, found = _table(wh, ns, EVENTS, "change_timestamp", "newest_change")
+    if not found:
         report.findings.append(Finding(FAIL, EVENTS, "events table missing: run `moviecdc deploy`"))
-        return
-    report.events = {
-        "table": f"{ns}.{EVENTS}",
-        "exists": True,
-        "rows": got[0],
-        "newest_change": got[1],
-    }
 
 
 def _streams(wh: Warehouse, ns: str, report: StatusReport) -> None:
