@@ -130,7 +130,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         for script in scripts:
             click.echo(f"-- {script.name} (target: {app.settings.target})")
             click.echo(";\n\n".join(s.sql for s in script.statements) + ";\n")
-        return
+        return 0
     wh = app.connect("deploy")
     try:
         items = dep.plan(wh, app.ns, scripts, everything=all_scripts)
@@ -155,6 +155,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         f"Deployed to {app.settings.target} {app.ns}: {applied} of {len(scripts)} scripts applied"
         f" ({len(report.applied)} statements), {len(scripts) - applied} unchanged."
     )
+    return 0
 
 
 def _check_connection(app: App) -> int:

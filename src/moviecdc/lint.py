@@ -64,7 +64,7 @@ class Parsed:
     line: int
     sql: str
     cdc: ddl.CdcStatement | None
-    expr: exp.Expression | None
+    expr: exp.Expr | None
 
 
 @dataclass
@@ -77,21 +77,21 @@ class Pipeline:
     event_tables: set[str] = field(default_factory=set)  # filled by a task from a stream
     action_columns: set[str] = field(default_factory=lambda: {"METADATA$ACTION"})
     update_columns: set[str] = field(default_factory=lambda: {"METADATA$ISUPDATE"})
-    dynamic: list[tuple[Parsed, exp.Expression | None]] = field(default_factory=list)
+    dynamic: list[tuple[Parsed, exp.Expr | None]] = field(default_factory=list)
 
 
 def _last(name: object) -> str:
     return str(name).split(".")[-1].strip('"').upper()
 
 
-def _parse_sql(text: str) -> exp.Expression | None:
+def _parse_sql(text: str) -> exp.Expr | None:
     try:
         return sqlglot.parse_one(text, read="snowflake")
     except sqlglot.errors.ParseError:
         return None
 
 
-def _names(expr: exp.Expression | None) -> set[str]:
+def _names(expr: exp.Expr | None) -> set[str]:
     return {t.name.upper() for t in base_tables(expr)} if expr is not None else set()
 
 
@@ -139,7 +139,7 @@ def _copied_columns(insert: exp.Insert, pipe: Pipeline) -> None:
                 pipe.update_columns.add(col.name.upper())
 
 
-def _queries(p: Parsed) -> list[exp.Expression]:
+def _queries(p: Parsed) -> list[exp.Expr]:
     out = [p.expr] if p.expr is not None else []
     if isinstance(p.cdc, ddl.CreateTask):
         out.append(_parse_sql(p.cdc.body))  # type: ignore[arg-type]
@@ -242,7 +242,7 @@ def check_update_action(pipe: Pipeline) -> list[Finding]:
     return found
 
 
-def _dedupes(query: exp.Expression) -> bool:
+def _dedupes(query: exp.Expr) -> bool:
     """Does the query keep one image per row (ROW_NUMBER/RANK ... = 1, QUALIFY, MAX_BY)?"""
     if query.find(exp.Qualify) is not None:
         return True

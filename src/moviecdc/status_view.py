@@ -34,11 +34,11 @@ def render_status(report: StatusReport, *, color: bool = False) -> str:
         out += ["", f"task {t['name']}: {t['state']}, schedule {t['schedule']},"
                 f" next run {local_time(t.get('next_run'))},"
                 f" {t['consecutive_failures']} consecutive failure(s)"]  # fmt: skip
-        runs = t.get("recent_runs") or []
+        runs: list[dict[str, object]] = t.get("recent_runs") or []  # type: ignore[assignment]
         if runs:
             out.append(table(["scheduled", "state", "from", "error"],
                              [[local_time(r["scheduled_time"]), r["state"], r.get("scheduled_from"),
-                               (r.get("error") or "")[:80]] for r in runs]))  # fmt: skip
+                               str(r.get("error") or "")[:80]] for r in runs]))  # fmt: skip
     ev = report.events
     out += ["", f"events  {ev.get('table')}: {ev.get('rows', '-')} rows,"
             f" newest change {local_time(ev.get('newest_change'))}"]  # fmt: skip

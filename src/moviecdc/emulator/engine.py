@@ -248,7 +248,7 @@ class Engine:
         return [self.execute(s.sql) for s in split_statements(sql)]
 
     # ---------------------------------------------------------- plain SQL path
-    def _sql(self, expr: exp.Expression, text: str, params: Sequence[object] | None) -> Rows:
+    def _sql(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
         if isinstance(expr, exp.Transaction):
             return self._begin()
         if isinstance(expr, exp.Commit):
@@ -284,7 +284,7 @@ class Engine:
         return tr.Context(resolver=self)
 
     def _translate(
-        self, expr: exp.Expression, params: Sequence[object] | None, *, ddl_stmt: bool = False
+        self, expr: exp.Expr, params: Sequence[object] | None, *, ddl_stmt: bool = False
     ) -> tuple[str, list[object], tr.Context]:
         ctx = self._context()
         rules = tuple(r for r in tr.RULES if not (ddl_stmt and r is tr.statement_time))
@@ -292,12 +292,12 @@ class Engine:
         sql, bound = tr.render(expr, ctx, params)
         return sql, bound, ctx
 
-    def _qualify_rule(self, root: exp.Expression) -> tr.Rule:
+    def _qualify_rule(self, root: exp.Expr) -> tr.Rule:
         """Unqualified tables resolve in the session schema (CTE names excepted)."""
         ctes = {_norm(c.alias) for c in root.find_all(exp.CTE)}
         schema = self.ctx.schema
 
-        def rule(node: exp.Expression, ctx: tr.Context) -> exp.Expression:
+        def rule(node: exp.Expr, ctx: tr.Context) -> exp.Expr:
             if (
                 isinstance(node, exp.Table)
                 and isinstance(node.this, exp.Identifier)
@@ -313,7 +313,7 @@ class Engine:
     def _run(self, sql: str, params: Sequence[object] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, list(params) if params else None)
 
-    def _query(self, expr: exp.Expression, text: str, params: Sequence[object] | None) -> Rows:
+    def _query(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
         with self._txn():
             sql, bound, _ = self._translate(expr, params)
             cur = self._run(sql, bound)
@@ -553,7 +553,7 @@ class Engine:
                 self.catalog.save(st)
 
     # ------------------------------------------------------------------ DML
-    def _dml(self, expr: exp.Expression, text: str, params: Sequence[object] | None) -> Rows:
+    def _dml(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
         target = _dml_target(expr)
         key = self.resolve(target)
         if key in self.catalog.dynamic_tables:
@@ -572,18 +572,19 @@ class Engine:
                 count = int(row[0]) if row and isinstance(row[0], int) else 0
             self.catalog.set_version(key, version, self.now())
             self._consume(ctx)
-        label = {
+        labels: dict[type[exp.Expr], str] = {
             exp.Insert: "number of rows inserted",
             exp.Update: "number of rows updated",
             exp.Delete: "number of rows deleted",
             exp.TruncateTable: "status",
             exp.Merge: "number of rows merged",
-        }[type(expr)]
+        }
+        label = labels[type(expr)]
         return Rows(columns=[label], rows=[(count,)], rowcount=count)
 
     def _captured_dml(
         self,
-        expr: exp.Expression,
+        expr: exp.Expr,
         tt: TrackedTable,
         version: int,
         params: Sequence[object] | None,
@@ -655,7 +656,7 @@ class Engine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
             table = cur.to_arrow_table()
-        if table.num_rows == 0:
+        if table is None or table.num_rows == 0:
             return 0
         name = f"_mcdc_ret_{uuid.uuid4().hex}"
         self.con.register(name, table)
@@ -741,13 +742,13 @@ class Engine:
         return str(uuid.uuid4())
 
 
-def _duck(sql: str) -> exp.Expression:
+def _duck(sql: str) -> exp.Expr:
     import sqlglot
 
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def _is_access_control(expr: exp.Expression) -> bool:
+def _is_access_control(expr: exp.Expr) -> bool:
     """GRANT / REVOKE and CREATE / DROP ROLE: accepted and ignored by the local engine."""
     if isinstance(expr, exp.Grant | exp.Revoke):
         return True
@@ -760,7 +761,7 @@ def _is_access_control(expr: exp.Expression) -> bool:
     return False
 
 
-def _dml_target(expr: exp.Expression) -> exp.Table:
+def _dml_target(expr: exp.Expr) -> exp.Table:
     table = expr.expressions[0] if isinstance(expr, exp.TruncateTable) else expr.this
     if isinstance(table, exp.Schema):
         table = table.this

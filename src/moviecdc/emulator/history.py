@@ -143,7 +143,7 @@ def last_refresh_error(engine: Engine, key: Key) -> str | None:
 
 # ------------------------------------------------------------ table functions
 def _lit(value: object) -> str:
-    if isinstance(value, exp.Expression):
+    if isinstance(value, exp.Expr):
         return value.sql(dialect="duckdb")
     return exp.convert(value).sql(dialect="duckdb")
 

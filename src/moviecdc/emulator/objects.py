@@ -241,7 +241,7 @@ _NONDET_FUNCS = {"RANDOM", "UUID_STRING", "SEQ1", "SEQ2", "SEQ4", "SEQ8", "RANDS
 _TIME_FUNCS = (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime)
 
 
-def analyze_query(query: exp.Expression) -> tuple[bool, str | None]:
+def analyze_query(query: exp.Expr) -> tuple[bool, str | None]:
     """Can Snowflake maintain this query incrementally? (reference 3.4).
 
     Returns:
@@ -286,7 +286,7 @@ def analyze_query(query: exp.Expression) -> tuple[bool, str | None]:
     return True, None
 
 
-def query_inputs(engine: Engine, query: exp.Expression) -> list[Key]:
+def query_inputs(engine: Engine, query: exp.Expr) -> list[Key]:
     """The base objects a dynamic table's query reads (CTE names excluded)."""
     keys: list[Key] = []
     for table in tr.base_tables(query):
@@ -445,11 +445,12 @@ def drop_object(engine: Engine, stmt: ddl.DropObject, text: str) -> Rows:
     key = engine.resolve(stmt.name)
     cat = engine.catalog
     kind = stmt.kind
-    store: dict[Key, Any] = {
+    stores: dict[str, dict[Key, Any]] = {
         "STREAM": cat.streams,
         "TASK": cat.tasks,
         "DYNAMIC TABLE": cat.dynamic_tables,
-    }[kind]
+    }
+    store = stores[kind]
     if key not in store:
         if stmt.if_exists:
             return _ok(f"Drop statement executed successfully ({key[1]} already dropped).")
@@ -483,16 +484,22 @@ def show(engine: Engine, stmt: ddl.Show, text: str) -> Rows:
         schema = None
     elif stmt.scope == "SCHEMA" and stmt.scope_name is not None:
         schema = stmt.scope_name.name
-    store: dict[Key, Any] = {
+    stores: dict[str, dict[Key, Any]] = {
         "STREAMS": cat.streams,
         "TASKS": cat.tasks,
         "DYNAMIC TABLES": cat.dynamic_tables,
-    }[stmt.kind]
+    }
+    store = stores[stmt.kind]
     objs = sorted(
         (o for k, o in store.items() if (schema is None or k[0] == schema) and _like(stmt.like, k[1])),
         key=lambda o: (o.database, o.schema, o.name),
     )
-    builder = {"STREAMS": _stream_row, "TASKS": _task_row, "DYNAMIC TABLES": _dt_row}[stmt.kind]
+    builders: dict[str, Callable[[Engine, Any], tuple[object, ...]]] = {
+        "STREAMS": _stream_row,
+        "TASKS": _task_row,
+        "DYNAMIC TABLES": _dt_row,
+    }
+    builder = builders[stmt.kind]
     rows = [builder(engine, o) for o in objs]
     columns = {"STREAMS": STREAM_COLUMNS, "TASKS": TASK_COLUMNS, "DYNAMIC TABLES": DT_COLUMNS}[stmt.kind]
     if stmt.terse:

@@ -65,7 +65,7 @@ class Context:
         )
 
 
-def parse(sql: str) -> exp.Expression:
+def parse(sql: str) -> exp.Expr:
     """Parse one Snowflake statement, with ``?`` turned into parameter markers.
 
     Raises:
@@ -78,10 +78,10 @@ def parse(sql: str) -> exp.Expression:
         first = exc.errors[0] if exc.errors else {}
         where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
         raise SqlError(f"SQL compilation error{where}: {first.get('description') or exc}", statement=sql) from exc
-    parsed = [p for p in parsed if p is not None]
-    if len(parsed) != 1:
+    statements = [p for p in parsed if p is not None]
+    if len(statements) != 1:
         raise SqlError("expected exactly one statement", statement=sql)
-    return parsed[0]
+    return statements[0]
 
 
 def _mark_params(sql: str) -> str:
@@ -97,7 +97,7 @@ def _mark_params(sql: str) -> str:
     return "".join(out)
 
 
-def render(expr: exp.Expression, ctx: Context, params: Sequence[object] | None) -> tuple[str, list[object]]:
+def render(expr: exp.Expr, ctx: Context, params: Sequence[object] | None) -> tuple[str, list[object]]:
     """Write ``expr`` as DuckDB SQL, expanding markers; returns (sql, bound params)."""
     sql = expr.sql(dialect="duckdb")
     for _ in range(3):  # marker SQL may itself contain markers of nested objects
@@ -117,7 +117,7 @@ def render(expr: exp.Expression, ctx: Context, params: Sequence[object] | None) 
     return sql, bound
 
 
-def base_tables(expr: exp.Expression) -> list[exp.Table]:
+def base_tables(expr: exp.Expr) -> list[exp.Table]:
     """The tables a statement reads or writes, without its CTE names and table functions."""
     ctes = {(c.alias or "").upper() for c in expr.find_all(exp.CTE)}
     return [
@@ -139,14 +139,14 @@ def table_names(sql: str) -> set[str]:
 # -- rules -------------------------------------------------------------------
 
 
-def strip_database(node: exp.Expression, ctx: Context) -> exp.Expression:
+def strip_database(node: exp.Expr, ctx: Context) -> exp.Expr:
     """One local database: ``db.schema.table`` resolves as ``schema.table``."""
     if isinstance(node, exp.Table) and node.args.get("catalog") is not None:
         node.set("catalog", None)
     return node
 
 
-def read_streams(node: exp.Expression, ctx: Context) -> exp.Expression:
+def read_streams(node: exp.Expr, ctx: Context) -> exp.Expr:
     """A stream in FROM reads its change set: rows + METADATA$ columns (reference 1.2-1.3)."""
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
         sql = ctx.resolver.stream_sql(node)
@@ -156,7 +156,7 @@ def read_streams(node: exp.Expression, ctx: Context) -> exp.Expression:
     return node
 
 
-def system_functions(node: exp.Expression, ctx: Context) -> exp.Expression:
+def system_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     """SYSTEM$STREAM_HAS_DATA('<stream>') is evaluated by the engine (reference 1.6)."""
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SYSTEM$STREAM_HAS_DATA":
         args = node.expressions
@@ -168,7 +168,7 @@ def system_functions(node: exp.Expression, ctx: Context) -> exp.Expression:
     return node
 
 
-def information_schema_functions(node: exp.Expression, ctx: Context) -> exp.Expression:
+def information_schema_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     """TABLE(INFORMATION_SCHEMA.TASK_HISTORY(...)) and friends read engine history."""
     if not isinstance(node, exp.TableFromRows):
         return node
@@ -187,7 +187,7 @@ def information_schema_functions(node: exp.Expression, ctx: Context) -> exp.Expr
     return ctx.marker(ctx.resolver.table_function_sql(name, kwargs), alias)
 
 
-def _literal(value: exp.Expression, fn: str) -> object:
+def _literal(value: exp.Expr, fn: str) -> object:
     if isinstance(value, exp.Literal):
         return value.this if value.is_string else int(value.this)
     if isinstance(value, exp.Boolean):
@@ -200,7 +200,7 @@ def _literal(value: exp.Expression, fn: str) -> object:
     return value
 
 
-def statement_time(node: exp.Expression, ctx: Context) -> exp.Expression:
+def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
     """CURRENT_TIMESTAMP is the statement's start time, read from the engine clock."""
     if isinstance(node, exp.CurrentTimestamp):
         ctx.used_clock = True
@@ -208,7 +208,7 @@ def statement_time(node: exp.Expression, ctx: Context) -> exp.Expression:
     return node
 
 
-Rule = Callable[[exp.Expression, Context], exp.Expression]
+Rule = Callable[[exp.Expr, Context], exp.Expr]
 RULES: tuple[Rule, ...] = (
     strip_database,
     read_streams,
@@ -218,7 +218,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def apply_rules(expr: exp.Expression, ctx: Context, rules: Sequence[Rule] = RULES) -> exp.Expression:
+def apply_rules(expr: exp.Expr, ctx: Context, rules: Sequence[Rule] = RULES) -> exp.Expr:
     """Apply each rule to every node of ``expr`` (top-down), in order."""
     for rule in rules:
         expr = expr.transform(lambda node, r=rule: r(node, ctx), copy=False)  # type: ignore[misc]
