@@ -61,6 +61,28 @@ def is_stale(engine: Engine, st: StreamState) -> bool:
     return st.stale or engine.now() > stale_after(engine, st)
 
 
+def trim_change_logs(engine: Engine) -> int:
+    """Drop change-log entries every stream on the table has moved past; returns how many.
+
+    A stream reads entries newer than its offset (and, for after-images, later ones), so
+    entries at or below the smallest offset among a table's streams are never read
+    again. A table no stream reads keeps no entries at all.
+    """
+    dropped = 0
+    for key, tt in engine.catalog.tracked.items():
+        offsets = [
+            st.offset
+            for st in engine.catalog.streams.values()
+            if (st.source_schema, st.source_name) == key and not st.stale
+        ]
+        below = min(offsets) if offsets else engine.version
+        row = engine.con.execute(f"SELECT count(*) FROM {tt.log} WHERE _version <= ?", [below]).fetchone()
+        if row and row[0]:
+            engine.con.execute(f"DELETE FROM {tt.log} WHERE _version <= ?", [below])
+            dropped += int(row[0])
+    return dropped
+
+
 def refresh_staleness(engine: Engine) -> None:
     """Mark streams whose offset fell out of the retention window as stale."""
     for st in list(engine.catalog.streams.values()):
@@ -443,6 +465,7 @@ def run_pending(engine: Engine, *, catch_up: bool = False) -> PassReport:
     now = engine.now()
     with engine._txn():
         refresh_staleness(engine)
+        trim_change_logs(engine)
     roots = sorted(
         (t for t in engine.catalog.tasks.values() if t.state == "started" and not t.after),
         key=lambda t: (t.schema, t.name),
