@@ -87,10 +87,10 @@ def test_every_filter_shows_the_figures_of_the_raw_table(seeded: Path) -> None:
 
 
 HOLD = """
-import sys, time, duckdb
+import sys, duckdb
 con = duckdb.connect(sys.argv[1])  # read-write: nobody else may open the file now
 print("held", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # until the test lets go
 """
 
 
@@ -98,7 +98,9 @@ def test_a_busy_database_never_puts_an_error_on_the_page(seeded: Path, monkeypat
     monkeypatch.setenv("MOVIECDC_BUSY_TIMEOUT", "0.5")
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     before = shown(at)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(seeded), "3"], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(seeded)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         at.button[0].click().run()  # Refresh while another process writes
@@ -108,6 +110,6 @@ def test_a_busy_database_never_puts_an_error_on_the_page(seeded: Path, monkeypat
         assert not fresh.exception and not fresh.error
         assert "busy" in fresh.info[0].value
     finally:
-        holder.wait(timeout=30)
+        holder.communicate("\n", timeout=30)
     at.button[0].click().run()
     assert not at.warning and shown(at) == before

@@ -159,7 +159,7 @@ def test_busy_database_names_the_holder(deployed: dict[str, str], capsys: pytest
     from tests.test_dashboard import HOLD
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, deployed["MOVIECDC_DB"], "5"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD, deployed["MOVIECDC_DB"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
