@@ -100,7 +100,8 @@ def create_stream(engine: Engine, stmt: ddl.CreateStream, text: str) -> Rows:
 
 
 # -------------------------------------------------------------------- tasks
-def _validate_sql(text: str, what: str) -> None:
+def _validate_sql(text: str) -> None:
+    """A task body must parse (a scripting block is checked when it runs)."""
     if text.upper().startswith("BEGIN") or text.upper().startswith("DECLARE"):
         return  # a Snowflake Scripting block: checked statement by statement when run
     if ddl.parse_cdc(text) is None:
@@ -115,7 +116,7 @@ def create_task(engine: Engine, stmt: ddl.CreateTask, text: str) -> Rows:
         parse_schedule(stmt.schedule)
     if stmt.when is not None:
         tr.parse(f"SELECT {stmt.when}")
-    _validate_sql(stmt.body, "task body")
+    _validate_sql(stmt.body)
     after = [".".join(engine.resolve(n)) for n in stmt.after]
     with engine._txn():
         for pred in after:
@@ -204,7 +205,7 @@ def alter_task(engine: Engine, stmt: ddl.AlterTask, text: str) -> Rows:
                         task.params.pop(k, None)
             elif stmt.action == "MODIFY_AS":
                 assert stmt.text is not None
-                _validate_sql(stmt.text, "task body")
+                _validate_sql(stmt.text)
                 task.body = stmt.text
             elif stmt.action == "MODIFY_WHEN":
                 assert stmt.text is not None
