@@ -441,11 +441,11 @@ def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
 @cli.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @pass_app
-def dashboard(app: App, port: int) -> None:
+def dashboard(app: App, port: int) -> int:
     """Start the Streamlit dashboard on the target (read-only)."""
     from moviecdc.dashboard.launch import launch
 
-    sys.exit(launch(app.settings, port))
+    return launch(app.settings, port)
 
 
 # --------------------------------------------------------------- teardown
