@@ -619,6 +619,9 @@ class Engine:
             sql, bound, ctx = self._translate(expr, params)
             return self._log(tt, version, False, self._run(sql, bound)), ctx
         assert isinstance(expr, exp.Update)
+        fast = self._update_by_delete_insert(expr, tt, version, params, alias, aliased)
+        if fast is not None:
+            return fast
         expr.set("this", aliased)
         # the before-images: same target, FROM and WHERE as the UPDATE
         before = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias)))
@@ -649,6 +652,72 @@ class Engine:
         finally:
             self.con.execute(f"DROP TABLE IF EXISTS {tmp}")
         return (int(row[0]) if row else 0), ctx
+
+    def _update_by_delete_insert(
+        self,
+        expr: exp.Update,
+        tt: TrackedTable,
+        version: int,
+        params: Sequence[object] | None,
+        alias: str,
+        aliased: exp.Table,
+    ) -> tuple[int, tr.Context] | None:
+        """UPDATE as one DELETE ... RETURNING (the before-images, in one pass) and an
+        INSERT of the new images under the same row ids.
+
+        Used when the statement cannot see its own effect: no subquery, at most one
+        FROM source, only plain columns assigned. Returns None to fall back to the
+        general path otherwise.
+        """
+        from_ = expr.args.get("from_") or expr.args.get("from")
+        if expr.find(exp.Subquery, exp.Exists) is not None or (from_ is not None and from_.args.get("joins")):
+            return None
+        assigned: dict[str, exp.Expr] = {}
+        for eq in expr.expressions:
+            if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
+                return None
+            name = next((c for c in tt.insert_columns if c.upper() == eq.this.name.upper()), None)
+            if name is None:
+                return None
+            assigned[name] = eq.expression
+        ctx = self._context()
+        rules = (*tr.RULES, self._qualify_rule(expr))
+        where = expr.args.get("where")
+        delete = exp.Delete(this=aliased.copy(), returning=exp.Returning(expressions=[exp.Star()]))
+        if from_ is not None:
+            delete.set("using", [from_.this.copy()])
+        if where is not None:
+            delete.set("where", where.copy())
+        dsql, dbound = tr.render(tr.apply_rules(delete, ctx, rules), ctx, params)
+        ret = f"__mcdc_ret_{uuid.uuid4().hex}"
+        source = exp.Table(this=exp.to_identifier(ret), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        picks = [exp.column("_row_id", table=alias)] + [
+            exp.alias_(assigned[c].copy() if c in assigned else exp.column(c, table=alias, quoted=True), c, quoted=True)
+            for c in tt.insert_columns
+        ]
+        new_rows = exp.select(*picks).from_(source)
+        if from_ is not None:
+            new_rows = new_rows.join(from_.this.copy(), join_type="cross")
+        if where is not None:
+            new_rows = new_rows.where(where.this.copy())
+        isql, ibound = tr.render(tr.apply_rules(new_rows, ctx, rules), ctx, params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
+            table = self._run(dsql, dbound).to_arrow_table()
+        if table is None or table.num_rows == 0:
+            return 0, ctx
+        self.con.register(ret, table)
+        try:
+            self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {ret}")
+            faults.hit("capture.between")
+            self.con.execute(
+                f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {ret}"
+            )
+            cols = ", ".join(streams.q(c) for c in ["_row_id", *tt.insert_columns])
+            self._run(f"INSERT INTO {tt.phys} ({cols}) SELECT DISTINCT ON (_row_id) * FROM ({isql})", ibound)
+        finally:
+            self.con.unregister(ret)
+        return int(table.num_rows), ctx
 
     def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> int:
         """Append the rows a RETURNING clause gave back to the change log; returns how many."""
