@@ -293,3 +293,21 @@ def test_change_log_is_trimmed_once_every_stream_has_moved_past(src: Engine) -> 
     assert src.con.execute(f"SELECT count(*) FROM {log}").fetchone() == (0,)
     src.execute("UPDATE t SET v = 'a3' WHERE id = 1")  # later reads still see the right images
     assert changes(src, "s") == changes(src, "s2") == [(1, "a2", "DELETE", True), (1, "a3", "INSERT", True)]
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param("UPDATE t SET v = 'z' WHERE id = 2", id="plain"),
+        pytest.param(
+            "UPDATE t AS x SET v = n.v FROM (VALUES (2, 'z')) AS n (id, v) WHERE x.id = n.id", id="from-values"
+        ),
+        pytest.param("UPDATE t SET v = (SELECT MAX(v) FROM t) || 'z' WHERE id = 2", id="subquery-on-itself"),
+    ],
+)
+def test_every_update_form_captures_the_same_pair(src: Engine, update: str) -> None:
+    expected = "bz" if "MAX" in update else "z"
+    src.execute(update)
+    assert changes(src) == [(2, "b", "DELETE", True), (2, expected, "INSERT", True)]
+    assert src.execute("SELECT v FROM t WHERE id = 2").scalar() == expected
+    assert src.execute("SELECT count(*) FROM t").scalar() == 2
