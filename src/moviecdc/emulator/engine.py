@@ -643,11 +643,7 @@ class Engine:
         tmp = f'"_mcdc_before_{uuid.uuid4().hex}"'
         self._run(f"CREATE TEMP TABLE {tmp} AS {bsql}", bbound)
         try:
-            self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {tmp}")
-            faults.hit("capture.between")
-            self.con.execute(
-                f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {tmp}"
-            )
+            self._log_update(tt, version, tmp)
             row = self._run(usql, ubound).fetchone()
         finally:
             self.con.execute(f"DROP TABLE IF EXISTS {tmp}")
@@ -708,16 +704,28 @@ class Engine:
             return 0, ctx
         self.con.register(ret, table)
         try:
-            self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {ret}")
-            faults.hit("capture.between")
-            self.con.execute(
-                f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {ret}"
-            )
+            self._log_update(tt, version, ret)
             cols = ", ".join(streams.q(c) for c in ["_row_id", *tt.insert_columns])
             self._run(f"INSERT INTO {tt.phys} ({cols}) SELECT DISTINCT ON (_row_id) * FROM ({isql})", ibound)
         finally:
             self.con.unregister(ret)
         return int(table.num_rows), ctx
+
+    def _log_before_images(self, tt: TrackedTable, version: int, relation: str) -> None:
+        """Rows as they were before the statement, with their values (deletes, updates)."""
+        self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {relation}")
+
+    def _log_inserts(self, tt: TrackedTable, version: int, relation: str) -> None:
+        """Rows as they are after the statement: only their ids (the values are in the table)."""
+        self.con.execute(
+            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {relation}"
+        )
+
+    def _log_update(self, tt: TrackedTable, version: int, relation: str) -> None:
+        """An update pair for each row of ``relation`` (the before-images)."""
+        self._log_before_images(tt, version, relation)
+        faults.hit("capture.between")
+        self._log_inserts(tt, version, relation)
 
     def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> int:
         """Append the rows a RETURNING clause gave back to the change log; returns how many."""
@@ -730,13 +738,10 @@ class Engine:
         name = f"_mcdc_ret_{uuid.uuid4().hex}"
         self.con.register(name, table)
         try:
-            if is_insert:  # only the row ids: the values are in the table (see streams.py)
-                self.con.execute(
-                    f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id"
-                    f" FROM {name}"
-                )
+            if is_insert:
+                self._log_inserts(tt, version, name)
             else:
-                self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {name}")
+                self._log_before_images(tt, version, name)
         finally:
             self.con.unregister(name)
         return int(table.num_rows)
