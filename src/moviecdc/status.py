@@ -274,24 +274,14 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
 
 
 def _inputs(text: str) -> set[str]:
-    """Upper-case table names a dynamic table's CREATE statement reads."""
-    body = text
-    idx = _top_level_as(text)
-    if idx is not None:
-        body = text[idx:]
-    return table_names(body)
-
-
-def _top_level_as(text: str) -> int | None:
-    from moviecdc.emulator.ddl import parse_cdc
+    """Upper-case table names a dynamic table's CREATE statement (SHOW's ``text``) reads."""
+    from moviecdc.emulator.ddl import CreateDynamicTable, parse_cdc
 
     try:
         stmt = parse_cdc(text)
     except MovieCdcError:
-        return None
-    if stmt is None or not hasattr(stmt, "query"):
-        return None
-    return text.find(stmt.query)  # type: ignore[union-attr]
+        return set()
+    return table_names(stmt.query) if isinstance(stmt, CreateDynamicTable) else set()
 
 
 def _dynamic_tables(wh: Warehouse, ns: str, database: str, report: StatusReport, history: int, now: datetime) -> None:

@@ -155,13 +155,7 @@ class Engine:
     def statement_time(self) -> datetime:
         """The current statement's timestamp: clock time, strictly increasing."""
         if self._stmt_ts is None:
-            last = self.catalog.meta.get("last_ts")
-            ts = self.now()
-            if last is not None:
-                floor = datetime.fromisoformat(last) + timedelta(microseconds=1)
-                ts = max(ts, floor)
-            self._stmt_ts = ts
-            self.catalog.set_meta("last_ts", ts.isoformat())
+            self._stmt_ts = self.tick()
         return self._stmt_ts
 
     def tick(self) -> datetime:
