@@ -45,7 +45,7 @@ def test_downstream_upstream_refreshes_with_its_consumer(chain: Engine, clock: M
     clock.advance(seconds=30)
     run_pending(chain)
     assert chain.execute("SELECT total FROM leaf").scalar() == 60
-    assert history(chain, "up")[-1] == ("SUCCEEDED", "FULL", "SCHEDULED")
+    assert history(chain, "up")[-1] == ("SUCCEEDED", "INCREMENTAL", "SCHEDULED")
 
 
 def test_no_data_when_nothing_changed(chain: Engine) -> None:

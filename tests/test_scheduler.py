@@ -47,8 +47,8 @@ def test_catch_up_pass_refreshes_the_chain(tmp_path: Path, clock: ManualClock) -
         )
     report = run_local_pass(Settings(db_path=db), catch_up=True, clock=clock)
     assert report.as_dict()["refreshes"] == [
-        {"name": "CDC.MOVIE_BOOKINGS_FILTERED", "state": "SUCCEEDED", "action": "FULL"},
-        {"name": "CDC.MOVIE_BOOKING_INSIGHTS", "state": "SUCCEEDED", "action": "FULL"},
+        {"name": "CDC.MOVIE_BOOKINGS_FILTERED", "state": "SUCCEEDED", "action": "INCREMENTAL"},
+        {"name": "CDC.MOVIE_BOOKING_INSIGHTS", "state": "SUCCEEDED", "action": "INCREMENTAL"},
     ]
     with LocalWarehouse(db, clock=clock) as wh:
         assert wh.execute(f"SELECT active_revenue FROM {NS}.movie_booking_insights").scalar() == 24

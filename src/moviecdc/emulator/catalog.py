@@ -141,6 +141,7 @@ class DynamicTableState:
     last_suspended_on: datetime | None = None
     data_timestamp: datetime | None = None
     input_versions: dict[str, int] = field(default_factory=dict)
+    refresh_version: int = 0  # the engine version the last refresh read its inputs at
     consecutive_failures: int = 0
     initialized: bool = False
     owner: str = "LOCAL"

@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from moviecdc.emulator import ddl, faults, streams
+from moviecdc.emulator import ddl, faults, ivm, streams
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.catalog import (
     Catalog,
@@ -121,6 +121,7 @@ class Engine:
         self._pending_offsets: dict[Key, int] = {}
         # translated dynamic-table queries, by (schema, query text)
         self.dt_sql_cache: dict[tuple[str, str], str] = {}
+        self.ivm_cache: dict[tuple[str, str, str], ivm.Compiler] = {}
         self._stmt_ts: datetime | None = None
         if not self.read_only:
             self._ensure_schema(self.ctx.schema)

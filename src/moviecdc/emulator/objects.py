@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from moviecdc.emulator import ddl, pipeline
+from moviecdc.emulator import ddl, ivm, pipeline
 from moviecdc.emulator import translate as tr
-from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState
+from moviecdc.emulator.catalog import SCHEMA, DynamicTableState, Key, StreamState, TaskState
 from moviecdc.emulator.schedule import parse_schedule, parse_target_lag
 from moviecdc.errors import SqlError, UnsupportedSqlError
 from moviecdc.warehouse.base import Rows
@@ -340,6 +340,19 @@ def create_dynamic_table(engine: Engine, stmt: ddl.CreateDynamicTable, text: str
                 )
             if up is not None and mode == "INCREMENTAL" and up.refresh_mode == "FULL":
                 mode, reason = "FULL", "UPSTREAM_USES_FULL_REFRESH"
+        sql, _, tctx = engine._translate(query.copy(), None)
+        logged: set[Key] = set()
+        if mode == "INCREMENTAL":
+            try:
+                logged = pipeline.build_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs()
+            except ivm.NotIncremental as exc:
+                if stmt.refresh_mode == "INCREMENTAL":
+                    raise SqlError(
+                        f"002711: Dynamic table {key[1]} is defined with REFRESH_MODE = INCREMENTAL, but the"
+                        f" query is not supported for incremental refresh. {exc.reason}.",
+                        statement=text,
+                    ) from None
+                mode, reason = "FULL", exc.reason
         existing = cat.dynamic_tables.get(key)
         reinit = True
         if existing is not None:
@@ -360,8 +373,11 @@ def create_dynamic_table(engine: Engine, stmt: ddl.CreateDynamicTable, text: str
             cat.save(existing)
             return _ok(f"Dynamic table {key[1]} successfully altered.")
         if existing is not None:
-            engine.con.execute(f"DROP TABLE IF EXISTS {engine._fq(key)}")
-        sql, _, _ = engine._translate(query.copy(), None)
+            drop_dt_storage(engine, key)
+        if mode == "INCREMENTAL":
+            for inp in inputs:  # as on Snowflake, an incremental table turns change tracking on
+                if inp in logged and inp not in cat.tracked:
+                    engine._track(inp)
         cols = ""
         if stmt.columns:
             cols = "(" + ", ".join(_q(c) for c in stmt.columns) + ")"
@@ -390,6 +406,21 @@ def create_dynamic_table(engine: Engine, stmt: ddl.CreateDynamicTable, text: str
             pipeline.refresh_now(engine, [key], "CREATION", initial_action=action)
     verb = "altered" if existing is not None else "created"
     return _ok(f"Dynamic table {key[1]} successfully {verb}.")
+
+
+def drop_dt_storage(engine: Engine, key: Key) -> None:
+    """Drop a dynamic table's rows, change log and GROUP BY state; its streams go stale."""
+    if key in engine.catalog.tracked:
+        engine._untrack(key, reason="dynamic table replaced or dropped")
+    engine.con.execute(f"DROP TABLE IF EXISTS {engine._fq(key)}")
+    prefix = ivm.state_table(key, 0).split(".", 1)[1].strip('"')[:-1]
+    for (name,) in engine.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND starts_with(table_name, ?)",
+        [SCHEMA, prefix],
+    ).fetchall():
+        engine.con.execute(f'DROP TABLE IF EXISTS {SCHEMA}."{name}"')
+    for cache_key in [k for k in engine.ivm_cache if (k[0], k[1]) == key]:
+        del engine.ivm_cache[cache_key]
 
 
 def _q(name: str) -> str:
@@ -458,7 +489,7 @@ def drop_object(engine: Engine, stmt: ddl.DropObject, text: str) -> Rows:
         raise SqlError(f"{kind.title()} '{stmt.name}' does not exist or not authorized.", statement=text)
     with engine._txn():
         if kind == "DYNAMIC TABLE":
-            engine.con.execute(f"DROP TABLE IF EXISTS {engine._fq(key)}")
+            drop_dt_storage(engine, key)
             cat.drop_version(key)
         if kind == "TASK":
             engine.con.execute(

@@ -9,12 +9,16 @@ five failed scheduled refreshes). Everything reads time from the engine's clock.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from moviecdc.emulator import faults, history
+import duckdb
+
+from moviecdc.emulator import faults, history, ivm, streams
+from moviecdc.emulator import translate as tr
 from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState
 from moviecdc.emulator.schedule import parse_schedule
 from moviecdc.errors import MovieCdcError, SqlError
@@ -62,11 +66,11 @@ def is_stale(engine: Engine, st: StreamState) -> bool:
 
 
 def trim_change_logs(engine: Engine) -> int:
-    """Drop change-log entries every stream on the table has moved past; returns how many.
+    """Drop change-log entries every reader of the table has moved past; returns how many.
 
-    A stream reads entries newer than its offset (and, for after-images, later ones), so
-    entries at or below the smallest offset among a table's streams are never read
-    again. A table no stream reads keeps no entries at all.
+    A stream reads entries newer than its offset (and, for after-images, later ones), an
+    incremental dynamic table those newer than its last refresh, so entries at or below
+    the smallest of these are never read again. A table nothing reads keeps no entries.
     """
     dropped = 0
     for key, tt in engine.catalog.tracked.items():
@@ -74,6 +78,11 @@ def trim_change_logs(engine: Engine) -> int:
             st.offset
             for st in engine.catalog.streams.values()
             if (st.source_schema, st.source_name) == key and not st.stale
+        ]
+        offsets += [  # an incremental dynamic table reads the entries after its last refresh
+            dt.refresh_version
+            for dt in engine.catalog.dynamic_tables.values()
+            if dt.refresh_mode == "INCREMENTAL" and dt.initialized and list(key) in dt.inputs
         ]
         below = min(offsets) if offsets else engine.version
         row = engine.con.execute(f"SELECT count(*) FROM {tt.log} WHERE _version <= ?", [below]).fetchone()
@@ -351,7 +360,12 @@ def refresh_one(
     trigger: str,
     action: str | None = None,
 ) -> tuple[str, str]:
-    """One refresh: NO_DATA if no input changed, else a full recompute (3.5)."""
+    """One refresh (3.5): NO_DATA if no input changed, else INCREMENTAL or FULL.
+
+    An incremental table is refreshed from its inputs' changes since the last refresh
+    (see ``ivm``), unless the changes cannot be used (an input was replaced, a joined
+    input changed) or are so many that recomputing is cheaper; then it is FULL.
+    """
     started = engine.tick()
     t0 = time.perf_counter()
     versions = _input_versions(engine, dt)
@@ -365,16 +379,16 @@ def refresh_one(
     act = action or ("INITIALIZE" if not dt.initialized else "FULL")
     try:
         with engine._txn():
-            stats = _recompute(engine, dt)
+            read_at = engine.version
+            stats, act = _refresh(engine, dt, act, read_at, versions)
             faults.hit("refresh.recomputed")
             stats["executionTimeMs"] = int((time.perf_counter() - t0) * 1000)
             dt.data_timestamp = data_ts
             dt.input_versions = versions
+            dt.refresh_version = read_at
             dt.initialized = True
             dt.consecutive_failures = 0
             engine.catalog.save(dt)
-            if stats["numInsertedRows"] or stats["numDeletedRows"] or act != "FULL":
-                engine.catalog.set_version(dt.key, engine._next_version(), engine.now())
             history.record_refresh(engine, dt, "SUCCEEDED", act, trigger, data_ts, started, stats=stats)
         return "SUCCEEDED", act
     except MovieCdcError as exc:
@@ -392,38 +406,251 @@ def refresh_one(
         return "FAILED", act
 
 
-def _recompute(engine: Engine, dt: DynamicTableState) -> dict[str, int]:
-    """Full refresh: recompute the query and replace the rows that changed."""
-    from moviecdc.emulator import translate as tr
+# A refresh whose inputs logged more changes than this fraction of their rows is done in
+# full: past it, recomputing costs less than reading the changes (bench/bench_refresh.py).
+FULL_REFRESH_FRACTION = 0.25
+
+
+def compiler(engine: Engine, dt: DynamicTableState) -> ivm.Compiler:
+    """The incremental compiler for a dynamic table's query (cached per query text).
+
+    Raises:
+        ivm.NotIncremental: the query cannot be maintained from its inputs' changes.
+    """
+    cache_key = (dt.schema, dt.name, dt.query)
+    comp = engine.ivm_cache.get(cache_key)
+    if comp is not None:
+        comp.prelude, comp._tmp, comp._holes = [], 0, {}
+        return comp
+    sql, ctx = _translated(engine, dt)
+    comp = build_compiler(engine, dt.key, sql, ctx.used_clock, [(i[0], i[1]) for i in dt.inputs])
+    engine.ivm_cache[cache_key] = comp
+    return comp
+
+
+def build_compiler(engine: Engine, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
+    """Compile a translated query for incremental refresh, or raise ivm.NotIncremental."""
+    if used_clock:
+        raise ivm.NotIncremental("CURRENT_TIMESTAMP and other clock functions change results without any input change")
+    cat = engine.catalog
+    for inp in inputs:
+        if inp not in cat.tracked and inp not in cat.dynamic_tables and not engine._table_exists(inp):
+            raise ivm.NotIncremental(f"input {inp[1]} is a view; the local engine maintains only tables incrementally")
+
+    def columns(text: str) -> list[str]:
+        return [d[0] for d in engine.con.execute(f"SELECT * FROM ({text}) LIMIT 0").description]
+
+    comp = ivm.Compiler(ivm._parse(sql), engine.resolve, key, columns)  # type: ignore[arg-type]
+    comp.build_states()
+    return comp
+
+
+def _translated(engine: Engine, dt: DynamicTableState) -> tuple[str, tr.Context]:
     from moviecdc.emulator.objects import in_schema
 
     cache_key = (dt.schema, dt.query)
-    sql = engine.dt_sql_cache.get(cache_key)
-    if sql is None:
-        with in_schema(engine, dt.schema):
-            sql, _, ctx = engine._translate(tr.parse(dt.query), None)
-        if ctx.streams:
-            raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
-        if not ctx.used_clock:  # a query reading CURRENT_TIMESTAMP is translated per refresh
-            engine.dt_sql_cache[cache_key] = sql
-    fq = engine._fq(dt.key)
-    cols = ""
-    if dt.columns:
-        cols = "(" + ", ".join('"' + c.replace('"', '""') + '"' for c in dt.columns) + ")"
-    tmp = f'"_mcdc_new_{dt.name.lower()}"'.replace(" ", "_")
+    cached = engine.dt_sql_cache.get(cache_key)
+    if cached is not None:
+        return cached, tr.Context(resolver=engine)
+    with in_schema(engine, dt.schema):
+        sql, _, ctx = engine._translate(tr.parse(dt.query), None)
+    if ctx.streams:
+        raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
+    if not ctx.used_clock:  # a query reading CURRENT_TIMESTAMP is translated per refresh
+        engine.dt_sql_cache[cache_key] = sql
+    return sql, ctx
+
+
+def _refresh(
+    engine: Engine, dt: DynamicTableState, act: str, read_at: int, versions: dict[str, int]
+) -> tuple[dict[str, int], str]:
+    """Bring the table up to date; returns the statistics and the action taken."""
+    comp: ivm.Compiler | None = None
+    if dt.refresh_mode == "INCREMENTAL":
+        try:
+            comp = compiler(engine, dt)
+        except ivm.NotIncremental:
+            comp = None
+    write_at = engine._next_version()
+    if comp is not None and act == "FULL" and dt.initialized:
+        stats = _incremental(engine, dt, comp, read_at, versions, write_at)
+        if stats is not None:
+            return stats, "INCREMENTAL"
+    return _recompute(engine, dt, comp, write_at), act
+
+
+def _incremental(
+    engine: Engine,
+    dt: DynamicTableState,
+    comp: ivm.Compiler,
+    read_at: int,
+    versions: dict[str, int],
+    write_at: int,
+) -> dict[str, int] | None:
+    """Refresh from the inputs' changes; None when a full refresh is needed instead."""
+    cat = engine.catalog
+    changed: set[Key] = set()
+    logged = comp.delta_inputs()
+    entries = rows = 0
+    for name, v in versions.items():
+        if dt.input_versions.get(name) == v:
+            continue
+        schema, _, table = name.partition(".")
+        key = (schema, table)
+        changed.add(key)
+        if key not in logged:
+            return None  # a joined (reference) table changed
+        tt = cat.tracked.get(key)
+        if tt is None:
+            engine._track(key)  # e.g. an input dynamic table that was re-created
+            return None
+        if tt.tracked_since > dt.refresh_version:
+            return None  # the change log does not reach back to the last refresh
+        n = engine.con.execute(streams.log_entries_sql(tt, dt.refresh_version, read_at)).fetchone()
+        size = engine.con.execute(f"SELECT count(*) FROM {tt.phys}").fetchone()
+        entries += int(n[0]) if n else 0
+        rows += int(size[0]) if size else 0
+    if entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
+        return None
+    v0 = dt.refresh_version
+    env = ivm.Inputs(
+        changed=changed,
+        delta=lambda k: streams.delta_sql(cat.tracked[k], v0, read_at),
+        old=lambda k: streams.old_state_sql(cat.tracked[k], v0, read_at),
+    )
+    try:
+        delta = comp.delta(comp.root, env)
+    except ivm.NeedsFull:
+        return None
     con = engine.con
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT * FROM ({sql}) AS _q{cols}")
-    except Exception as exc:
+        for stmt in comp.prelude:
+            con.execute(stmt)
+        if delta is None:
+            return {"numInsertedRows": 0, "numDeletedRows": 0}
+        names = _storage(engine, dt)[1]
+        cols = ", ".join(streams.q(c) for c in [*names, ivm.SIGN])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mc_net AS SELECT * EXCLUDE (_mc_sign), SUM(_mc_sign) AS _mc_n FROM"
+            f" (SELECT * FROM ({delta}) AS _d({cols})) GROUP BY ALL HAVING SUM(_mc_sign) <> 0"
+        )
+        return _apply_net(engine, dt, write_at)
+    except duckdb.Error as exc:
         raise SqlError(str(exc).splitlines()[0]) from exc
-    ins = con.execute(f"SELECT count(*) FROM (SELECT * FROM {tmp} EXCEPT ALL SELECT * FROM {fq})").fetchone()
-    dele = con.execute(f"SELECT count(*) FROM (SELECT * FROM {fq} EXCEPT ALL SELECT * FROM {tmp})").fetchone()
-    n_ins, n_del = (ins[0] if ins else 0), (dele[0] if dele else 0)
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted refresh rolls them back anyway
+            for i in range(1, comp._tmp + 1):
+                con.execute(f"DROP TABLE IF EXISTS _mc_ivm_{i}")
+            con.execute("DROP TABLE IF EXISTS _mc_net")
+
+
+def _storage(engine: Engine, dt: DynamicTableState) -> tuple[str, list[str]]:
+    """Where a dynamic table's rows live, and its column names."""
+    tt = engine.catalog.tracked.get(dt.key)
+    if tt is not None:
+        return tt.phys, list(tt.columns)
+    fq = engine._fq(dt.key)
+    return fq, [d[0] for d in engine.con.execute(f"SELECT * FROM {fq} LIMIT 0").description]
+
+
+def _apply_net(engine: Engine, dt: DynamicTableState, version: int) -> dict[str, int]:
+    """Apply ``_mc_net`` (each distinct row with its net count ``_mc_n``) to the storage.
+
+    A negative count removes that many copies of the row, a positive one adds copies.
+    A tracked table (one that a stream or an incremental dynamic table reads) logs both.
+    """
+    con = engine.con
+    target, names = _storage(engine, dt)
+    tt = engine.catalog.tracked.get(dt.key)
+    qn = [streams.q(c) for c in names]
+    row = con.execute(
+        "SELECT COALESCE(SUM(_mc_n) FILTER (WHERE _mc_n > 0), 0),"
+        " COALESCE(-SUM(_mc_n) FILTER (WHERE _mc_n < 0), 0) FROM _mc_net"
+    ).fetchone()
+    n_ins, n_del = (int(row[0]), int(row[1])) if row else (0, 0)
+    if n_del:
+        first = qn[0]
+        match = " AND ".join(f"p.{c} IS NOT DISTINCT FROM d.{c}" for c in qn)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mc_gone AS SELECT p._mc_rid FROM ("
+            f" SELECT rowid AS _mc_rid, {', '.join(qn)}, row_number() OVER (PARTITION BY {', '.join(qn)}"
+            f" ORDER BY rowid) AS _mc_rn FROM {target} WHERE rowid IN (SELECT rowid FROM {target} AS t WHERE EXISTS"
+            f" (SELECT 1 FROM _mc_net AS k WHERE k._mc_n < 0 AND k.{first} IS NOT DISTINCT FROM t.{first}))"
+            f") AS p JOIN _mc_net AS d ON d._mc_n < 0 AND {match} AND p._mc_rn <= -d._mc_n"
+        )
+        sql = f"DELETE FROM {target} WHERE rowid IN (SELECT _mc_rid FROM _mc_gone)"
+        if tt is not None:
+            engine._log(tt, version, False, con.execute(sql + " RETURNING *"))
+        else:
+            con.execute(sql)
+        con.execute("DROP TABLE _mc_gone")
+    if n_ins:
+        sql = (
+            f"INSERT INTO {target} ({', '.join(qn)}) SELECT {', '.join(qn)} FROM"
+            f" (SELECT *, UNNEST(range(_mc_n::BIGINT)) FROM _mc_net WHERE _mc_n > 0)"
+        )
+        if tt is not None:
+            engine._log(tt, version, True, con.execute(sql + " RETURNING _row_id"))
+        else:
+            con.execute(sql)
     if n_ins or n_del:
-        con.execute(f"DELETE FROM {fq}")
-        con.execute(f"INSERT INTO {fq} SELECT * FROM {tmp}")
-    con.execute(f"DROP TABLE {tmp}")
-    return {"numInsertedRows": int(n_ins), "numDeletedRows": int(n_del)}
+        engine.catalog.set_version(dt.key, version, engine.now())
+    return {"numInsertedRows": n_ins, "numDeletedRows": n_del}
+
+
+def _recompute(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler | None, version: int) -> dict[str, int]:
+    """Full refresh: recompute the query and apply the difference to the stored rows.
+
+    An incremental table also rebuilds its GROUP BY state here, and reads its
+    aggregates from it, so the query runs once.
+    """
+    con = engine.con
+    target, names = _storage(engine, dt)
+    tt = engine.catalog.tracked.get(dt.key)
+    qn = ", ".join(streams.q(c) for c in names)
+    try:
+        if comp is not None:
+            for block, st in ((b, comp.states[id(b)]) for b in comp.group_blocks()):
+                con.execute(f"CREATE OR REPLACE TABLE {st.table} AS {comp.state_sql(block, st, None, delta=False)}")
+            sql = comp.render(comp.root, None, from_state=True)
+        else:
+            sql = _translated(engine, dt)[0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_new AS SELECT * FROM ({sql}) AS _q({qn})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _mc_net AS SELECT * EXCLUDE (_mc_s), SUM(_mc_s) AS _mc_n FROM"
+            f" (SELECT *, 1 AS _mc_s FROM _mc_new UNION ALL SELECT {qn}, -1 FROM {target})"
+            " GROUP BY ALL HAVING SUM(_mc_s) <> 0"
+        )
+        row = con.execute(
+            "SELECT COALESCE(SUM(_mc_n) FILTER (WHERE _mc_n > 0), 0),"
+            f" COALESCE(-SUM(_mc_n) FILTER (WHERE _mc_n < 0), 0), (SELECT count(*) FROM {target}) FROM _mc_net"
+        ).fetchone()
+        n_ins, n_del, size = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+        if n_del and n_del * 4 < size:
+            stats = _apply_net(engine, dt, version)
+        elif n_ins or n_del:
+            if tt is not None:
+                engine._log(tt, version, False, con.execute(f"DELETE FROM {target} RETURNING *"))
+                engine._log(
+                    tt, version, True,
+                    con.execute(f"INSERT INTO {target} ({qn}) SELECT * FROM _mc_new RETURNING _row_id"),
+                )  # fmt: skip
+            else:
+                con.execute(f"DELETE FROM {target}")
+                con.execute(f"INSERT INTO {target} SELECT * FROM _mc_new")
+            engine.catalog.set_version(dt.key, version, engine.now())
+            stats = {"numInsertedRows": n_ins, "numDeletedRows": n_del}
+        else:
+            stats = {"numInsertedRows": 0, "numDeletedRows": 0}
+        if not dt.initialized:
+            engine.catalog.set_version(dt.key, version, engine.now())
+        return stats
+    except duckdb.Error as exc:
+        raise SqlError(str(exc).splitlines()[0]) from exc
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted refresh rolls them back anyway
+            con.execute("DROP TABLE IF EXISTS _mc_new")
+            con.execute("DROP TABLE IF EXISTS _mc_net")
 
 
 def suspend_dynamic_table(engine: Engine, dt: DynamicTableState, reason: str) -> None:

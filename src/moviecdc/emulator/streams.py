@@ -150,3 +150,33 @@ def physical_ddl(table_ddl: str, tt: TrackedTable) -> tuple[str, list[str], list
     create.set("exists", False)
     create.set("replace", False)
     return create.sql(dialect="duckdb"), columns, insertable
+
+
+def delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign") -> str:
+    """The net change set as a signed multiset: before-images -1, after-images +1."""
+    cols = ", ".join(q(c) for c in tt.columns)
+    return (
+        f"SELECT {cols}, CASE WHEN \"METADATA$ACTION\" = 'INSERT' THEN 1 ELSE -1 END AS {sign}"
+        f" FROM ({change_set_sql(tt, v0, v1)})"
+    )
+
+
+def old_state_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """The table as it was at version ``v0``, read at ``v1`` (the current version).
+
+    Rows the log does not mention in between are as they are now; a row it does
+    mention existed at ``v0`` exactly when its first entry is a before-image, which
+    holds its values.
+    """
+    v0, v1 = int(v0), int(v1)
+    cols = ", ".join(q(c) for c in tt.columns)
+    window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
+    return (
+        f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
+        f" UNION ALL SELECT {cols} FROM (SELECT * FROM ({window}) QUALIFY row_number() OVER"
+        " (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1) WHERE NOT _is_insert"
+    )
+
+
+def log_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    return f"SELECT count(*) FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"

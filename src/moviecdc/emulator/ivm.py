@@ -1,0 +1,598 @@
+"""Incremental maintenance of dynamic tables (reference 3.3-3.4).
+
+A dynamic table's query (already translated to DuckDB SQL) is compiled into SQL that
+computes its *delta*: the rows to add and remove, as a signed multiset (a ``_mc_sign``
+column of +1 or -1), from the changes its inputs went through since the last refresh.
+Every supported operator has an exact rule:
+
+* a base table: its net change set from the change log (before-images -1, after-images +1);
+* projection, filter and joins to inputs that did not change: the same SELECT over the
+  delta of its one changing FROM source;
+* UNION ALL: the deltas of the branches, one after the other;
+* window functions and QUALIFY, all partitioned by the same key: the partitions the
+  changes touch are recomputed before (-1) and after (+1) the changes;
+* GROUP BY with only SUM and COUNT: a state table per group (sums, non-null counts and a
+  row count) is adjusted by the delta alone, so a refresh never re-reads old history;
+* GROUP BY with other aggregates, and SELECT DISTINCT: the groups the changes touch are
+  recomputed before (-1) and after (+1).
+
+The root delta is netted per distinct row and applied to the table's storage. Anything
+else (a changed input on the other side of a join, a nested WITH, ...) is refused with the
+reason, which becomes ``refresh_mode_reason`` and a FULL refresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from moviecdc.emulator.catalog import SCHEMA, Key
+
+SIGN = "_mc_sign"
+ADDITIVE = (exp.Sum, exp.Count)
+
+
+class NotIncremental(Exception):
+    """The query (or this refresh) cannot be maintained incrementally; ``args[0]`` says why."""
+
+    @property
+    def reason(self) -> str:
+        return str(self.args[0])
+
+
+class NeedsFull(NotIncremental):
+    """The query is maintainable, but not from the changes of this particular refresh."""
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql(node: exp.Expr) -> str:
+    return node.sql(dialect="duckdb")
+
+
+def _parse(sql: str) -> exp.Expr:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+@dataclass
+class GroupState:
+    """The stored aggregate state of one additive GROUP BY block."""
+
+    table: str
+    keys: list[str]  # SQL of the group expressions, over the block's FROM
+    sums: list[tuple[str, str]]  # (state column, SQL of the argument) for SUM
+    counts: list[tuple[str, str]]  # (state column, SQL of the argument): COUNT and SUM's non-nulls
+
+
+@dataclass
+class Plan:
+    """What the compiler learnt about a query; reused across refreshes."""
+
+    root: exp.Query
+    ctes: dict[str, exp.Query]
+    inputs: list[Key]
+    states: dict[int, GroupState] = field(default_factory=dict)  # id(select) -> state
+
+
+@dataclass
+class Inputs:
+    """How to read each changed input at this refresh (filled in by the caller)."""
+
+    changed: set[Key]
+    delta: Callable[[Key], str]  # SQL: the table's columns + _mc_sign
+    old: Callable[[Key], str]  # SQL: the table as it was at the last refresh
+
+
+def state_table(dt_key: Key, index: int) -> str:
+    digest = hashlib.sha1(f"{dt_key[0]}.{dt_key[1]}".encode()).hexdigest()[:12]
+    return f'{SCHEMA}."dt_{digest}_g{index}"'
+
+
+def _windows(select: exp.Select) -> list[exp.Window]:
+    found: list[exp.Window] = []
+    for part in [*select.expressions, select.args.get("qualify")]:
+        if part is None:
+            continue
+        for w in part.find_all(exp.Window):
+            if isinstance(w.this, exp.Expr):
+                found.append(w)
+    return found
+
+
+def _aggregates(select: exp.Select) -> list[exp.AggFunc]:
+    found: list[exp.AggFunc] = []
+    for part in [*select.expressions, select.args.get("having")]:
+        if part is None:
+            continue
+        for agg in part.find_all(exp.AggFunc):
+            if agg.find_ancestor(exp.Window) is None:
+                found.append(agg)
+    return found
+
+
+def _from_items(select: exp.Select) -> tuple[exp.Expr | None, list[exp.Join]]:
+    frm = select.args.get("from_") or select.args.get("from")
+    return (frm.this if frm is not None else None), list(select.args.get("joins") or [])
+
+
+def _alias(item: exp.Expr) -> str:
+    if isinstance(item, exp.Table | exp.Subquery) and item.alias:
+        return item.alias
+    if isinstance(item, exp.Table):
+        return item.name
+    raise NotIncremental("a subquery in FROM needs an alias")
+
+
+class Compiler:
+    """Turns a translated query into delta, old-state and group-state SQL."""
+
+    def __init__(
+        self,
+        query: exp.Query,
+        resolve: Callable[[exp.Table], Key],
+        dt_key: Key,
+        columns: Callable[[str], list[str]],
+    ) -> None:
+        query = query.copy()
+        with_ = query.args.get("with_") or query.args.get("with")
+        self.ctes: dict[str, exp.Query] = {}
+        if with_ is not None:
+            if with_.args.get("recursive"):
+                raise NotIncremental("WITH RECURSIVE is not supported for incremental refresh")
+            for cte in with_.expressions:
+                self.ctes[cte.alias.lower()] = cte.this
+            query.set("with_" if "with_" in query.args else "with", None)
+        for node in [query, *self.ctes.values()]:
+            for sub in node.find_all(exp.With):
+                if sub is not node.args.get("with_"):
+                    raise NotIncremental("a WITH clause inside a subquery is not supported for incremental refresh")
+        self.root = query
+        self.resolve = resolve
+        self.columns = columns
+        self.dt_key = dt_key
+        self.states: dict[int, GroupState] = {}
+        self.prelude: list[str] = []
+        self._holes: dict[str, str] = {}
+        self._tmp = 0
+        self._check(self.root)
+
+    # ------------------------------------------------------------- structure
+    def _cte(self, item: exp.Expr) -> exp.Query | None:
+        if isinstance(item, exp.Table) and not item.db and item.name.lower() in self.ctes:
+            return self.ctes[item.name.lower()]
+        return None
+
+    def _check(self, node: exp.Expr) -> None:
+        """Raise NotIncremental unless every operator in ``node`` has a delta rule."""
+        if isinstance(node, exp.Subquery):
+            return self._check(node.this)
+        if isinstance(node, exp.Table):
+            cte = self._cte(node)
+            if cte is not None:
+                return self._check(cte)
+            if isinstance(node.this, exp.Anonymous):
+                raise NotIncremental("table functions are not supported for incremental refresh")
+            return None
+        if isinstance(node, exp.Union):
+            if node.args.get("distinct"):
+                raise NotIncremental("UNION (without ALL) is not supported for incremental refresh")
+            self._check(node.left)
+            self._check(node.right)
+            return None
+        if isinstance(node, exp.SetOperation):
+            raise NotIncremental(f"Unsupported query operator type: SetOperation[{type(node).__name__.upper()}]")
+        if not isinstance(node, exp.Select):
+            raise NotIncremental(f"{type(node).__name__} is not supported for incremental refresh")
+        if node.args.get("limit") or node.args.get("offset"):
+            raise NotIncremental("LIMIT is not supported for incremental refresh")
+        main, joins = _from_items(node)
+        if main is None:
+            return None
+        for j in joins:
+            side = (j.args.get("side") or "").upper()
+            kind = (j.args.get("kind") or "").upper()
+            if side in {"RIGHT", "FULL"} or kind in {"SEMI", "ANTI", "ASOF"}:
+                raise NotIncremental(f"{side or kind} JOIN is not supported for incremental refresh")
+        for item in [main, *[j.this for j in joins]]:
+            if isinstance(item, exp.Unnest | exp.Lateral):
+                raise NotIncremental("LATERAL and UNNEST are not supported for incremental refresh")
+            self._check(item)
+        wins = _windows(node)
+        aggs = _aggregates(node)
+        grouped = bool(node.args.get("group")) or bool(aggs)
+        if wins and node.args.get("distinct"):
+            raise NotIncremental("SELECT DISTINCT with window functions is not supported for incremental refresh")
+        if wins and grouped:
+            raise NotIncremental("window functions over aggregates are not supported for incremental refresh")
+        if wins:
+            self._partition(node, wins)
+        if grouped:
+            group = node.args.get("group")
+            for g in group.expressions if group else []:
+                if isinstance(g, exp.Literal):
+                    raise NotIncremental("GROUP BY <position> is not supported for incremental refresh")
+            if group and (group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")):
+                raise NotIncremental("ROLLUP, CUBE and GROUPING SETS are not supported for incremental refresh")
+        return None
+
+    def _partition(self, select: exp.Select, wins: list[exp.Window]) -> list[exp.Expr]:
+        keys = {tuple(_sql(p) for p in (w.args.get("partition_by") or [])) for w in wins}
+        if len(keys) != 1 or not next(iter(keys)):
+            raise NotIncremental("window functions must all be partitioned by the same key for incremental refresh")
+        parts = list(wins[0].args.get("partition_by") or [])
+        main, joins = _from_items(select)
+        if joins:
+            alias = _alias(main) if main is not None else ""
+            for p in parts:
+                for col in p.find_all(exp.Column):
+                    if col.table.lower() != alias.lower():
+                        raise NotIncremental(
+                            "with joins, window partition keys must name columns of the FROM table"
+                            " (qualified) for incremental refresh"
+                        )
+        return parts
+
+    def delta_inputs(self) -> set[Key]:
+        """Base tables whose changes a refresh reads: those reached through FROM, not JOIN.
+
+        A change to a joined table makes that refresh a full one, so it needs no log.
+        """
+        found: set[Key] = set()
+
+        def visit(node: exp.Expr) -> None:
+            if isinstance(node, exp.Subquery):
+                return visit(node.this)
+            if isinstance(node, exp.Table):
+                cte = self._cte(node)
+                if cte is not None:
+                    visit(cte)
+                else:
+                    found.add(self.resolve(node))
+                return None
+            if isinstance(node, exp.Union):
+                visit(node.left)
+                visit(node.right)
+            elif isinstance(node, exp.Select):
+                main, _ = _from_items(node)
+                if main is not None:
+                    visit(main)
+            return None
+
+        visit(self.root)
+        return found
+
+    def group_blocks(self) -> list[exp.Select]:
+        """Additive GROUP BY blocks, in a stable order (their state tables are numbered by it)."""
+        out: list[exp.Select] = []
+        seen: set[int] = set()
+
+        def visit(node: exp.Expr) -> None:
+            if isinstance(node, exp.Subquery):
+                return visit(node.this)
+            if isinstance(node, exp.Table):
+                cte = self._cte(node)
+                if cte is not None:
+                    visit(cte)
+                return None
+            if isinstance(node, exp.Union):
+                visit(node.left)
+                visit(node.right)
+                return None
+            if isinstance(node, exp.Select):
+                main, joins = _from_items(node)
+                for item in [main, *[j.this for j in joins]]:
+                    if item is not None:
+                        visit(item)
+                if self._is_additive(node) and id(node) not in seen:
+                    seen.add(id(node))
+                    out.append(node)
+            return None
+
+        visit(self.root)
+        return out
+
+    @staticmethod
+    def _is_additive(select: exp.Select) -> bool:
+        aggs = _aggregates(select)
+        if not (aggs or select.args.get("group")) or select.args.get("distinct"):
+            return False
+        for a in aggs:
+            if not isinstance(a, ADDITIVE) or a.args.get("distinct") or isinstance(a.this, exp.Distinct):
+                return False
+        return True
+
+    def build_states(self) -> None:
+        for i, block in enumerate(self.group_blocks()):
+            group = block.args.get("group")
+            keys = [_sql(g) for g in (group.expressions if group else [])]
+            sums: list[tuple[str, str]] = []
+            counts: list[tuple[str, str]] = []
+            for a in _aggregates(block):
+                arg = a.this
+                if isinstance(a, exp.Count):
+                    if arg is None or isinstance(arg, exp.Star):
+                        continue
+                    counts.append((f"_c{len(counts)}", _sql(arg)))
+                else:
+                    sums.append((f"_s{len(sums)}", _sql(arg)))
+                    counts.append((f"_c{len(counts)}", _sql(arg)))
+            self.states[id(block)] = GroupState(state_table(self.dt_key, i), keys, sums, counts)
+
+    # --------------------------------------------------------------- helpers
+    def temp(self, sql: str) -> str:
+        self._tmp += 1
+        name = f"_mc_ivm_{self._tmp}"
+        self.prelude.append(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        return name
+
+    def _replace_from(self, select: exp.Select, sql: str) -> exp.Select:
+        """A copy of ``select`` whose FROM relation is ``(sql) AS <same alias>``.
+
+        The relation goes in as a placeholder table that ``render`` fills in last, so
+        names inside ``sql`` are never mistaken for the query's own CTEs.
+        """
+        out = select.copy()
+        main, _ = _from_items(out)
+        assert main is not None
+        alias = _alias(main)
+        hole = f"__mc_rel_{len(self._holes)}__"
+        self._holes[hole] = f"({sql})"
+        main.replace(
+            exp.Table(this=exp.to_identifier(hole), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+        )
+        return out
+
+    def _fill(self, text: str) -> str:
+        for _ in range(len(self._holes) + 1):  # a relation may itself hold placeholders
+            if "__mc_rel_" not in text:
+                break
+            for hole, rel in self._holes.items():
+                text = text.replace(hole, rel)
+        return text
+
+    # ------------------------------------------------------------ rendering
+    def render(self, node: exp.Expr, env: Inputs | None, *, old: bool = False, from_state: bool = False) -> str:
+        """Standalone SQL of ``node``: CTEs inlined; with ``old``, changed inputs as they were;
+        with ``from_state``, additive GROUP BY blocks read from their state tables."""
+        if isinstance(node, exp.Subquery):
+            return self.render(node.this, env, old=old, from_state=from_state)
+        if isinstance(node, exp.Table):
+            cte = self._cte(node)
+            if cte is not None:
+                return self.render(cte, env, old=old, from_state=from_state)
+            if old and env is not None and self.resolve(node) in env.changed:
+                return env.old(self.resolve(node))
+            return f"SELECT * FROM {_sql(node)}"
+        if from_state and id(node) in self.states:
+            return self.from_state(node, self.states[id(node)].table)  # type: ignore[arg-type]
+        copy = node.copy()
+        originals = {id(c): o for c, o in zip(copy.walk(), node.walk(), strict=True)}
+
+        def sub(n: exp.Expr) -> exp.Expr:
+            if (
+                isinstance(n, exp.Table)
+                and isinstance(n.parent, exp.From | exp.Join)
+                and not n.name.startswith("__mc_rel_")
+            ):
+                orig = originals.get(id(n), n)
+                cte = self._cte(n)
+                if cte is not None or (old and env is not None and self.resolve(n) in env.changed):
+                    text = self.render(orig, env, old=old, from_state=from_state)
+                    return exp.Subquery(
+                        this=_parse(text), alias=exp.TableAlias(this=exp.to_identifier(_alias(n), quoted=True))
+                    )
+            if from_state and isinstance(n, exp.Subquery) and id(originals.get(id(n.this), n.this)) in self.states:
+                inner = originals[id(n.this)]
+                text = self.from_state(inner, self.states[id(inner)].table)  # type: ignore[arg-type]
+                return exp.Subquery(this=_parse(text), alias=n.args.get("alias"))
+            return n
+
+        return self._fill(_sql(_transform_top(copy, sub)))
+
+    # --------------------------------------------------------------- deltas
+    def delta(self, node: exp.Expr, env: Inputs) -> str | None:
+        """SQL of ``node``'s delta (its columns + _mc_sign), or None when it did not change."""
+        if isinstance(node, exp.Subquery):
+            return self.delta(node.this, env)
+        if isinstance(node, exp.Table):
+            cte = self._cte(node)
+            if cte is not None:
+                return self.delta(cte, env)
+            key = self.resolve(node)
+            return env.delta(key) if key in env.changed else None
+        if isinstance(node, exp.Union):
+            parts = [d for d in (self.delta(node.left, env), self.delta(node.right, env)) if d is not None]
+            if not parts:
+                return None
+            # a union's columns are named by its first branch, whichever branch changed
+            names = ", ".join(q(c) for c in [*self.columns(self.render(node.left, None)), SIGN])
+            body = " UNION ALL ".join(f"SELECT * FROM ({p})" for p in parts)
+            return f"SELECT * FROM ({body}) AS _u({names})"
+        assert isinstance(node, exp.Select)
+        main, joins = _from_items(node)
+        if main is None:
+            return None
+        for j in joins:
+            if self.delta(j.this, env) is not None:
+                raise NeedsFull("an input joined to the FROM table changed")
+        d_main = self.delta(main, env)
+        if d_main is None:
+            return None
+        if _windows(node):
+            return self._window_delta(node, main, d_main, env)
+        if id(node) in self.states:
+            return self._additive_delta(node, d_main, self.states[id(node)])
+        if _aggregates(node) or node.args.get("group") or node.args.get("distinct"):
+            return self._regroup_delta(node, main, d_main, env)
+        return self._project_delta(node, d_main)
+
+    def _project_delta(self, select: exp.Select, d_main: str) -> str:
+        out = self._replace_from(select, d_main)
+        main, _ = _from_items(out)
+        alias = _alias(main) if main is not None else ""
+        for e in out.expressions:
+            star = e if isinstance(e, exp.Star) else (e.this if isinstance(e, exp.Column) else None)
+            if isinstance(star, exp.Star) and (isinstance(e, exp.Star) or e.table.lower() == alias.lower()):
+                star.set("except_", [*(star.args.get("except_") or []), exp.column(SIGN)])
+        out.select(exp.column(SIGN, table=exp.to_identifier(alias, quoted=True)), copy=False)
+        out.set("order", None)
+        return self.render(out, None)
+
+    def _signed(self, select: exp.Select, sign: int) -> str:
+        out = select.copy()
+        out.set("order", None)
+        return self.render(out.select(exp.alias_(exp.Literal.number(sign), SIGN), copy=False), None)
+
+    def _restricted(self, select: exp.Select, rel_sql: str, keys: list[exp.Expr], aff: str) -> exp.Select:
+        """``select`` over ``rel_sql`` restricted to rows whose ``keys`` are in table ``aff``."""
+        main, _ = _from_items(select)
+        assert main is not None
+        alias = q(_alias(main))
+        cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(k)})" for i, k in enumerate(keys))
+        wrapped = f"SELECT {alias}.* FROM ({rel_sql}) AS {alias} WHERE EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})"
+        return self._replace_from(select, wrapped)
+
+    def _window_delta(self, select: exp.Select, main: exp.Expr, d_main: str, env: Inputs) -> str:
+        parts = self._partition(select, _windows(select))
+        alias = q(_alias(main))
+        keys = ", ".join(f"{_sql(p)} AS _mc_k{i}" for i, p in enumerate(parts))
+        aff = self.temp(f"SELECT DISTINCT {keys} FROM ({d_main}) AS {alias}")
+        new = self._signed(self._restricted(select, self.render(main, env), parts, aff), 1)
+        old = self._signed(self._restricted(select, self.render(main, env, old=True), parts, aff), -1)
+        return f"{new} UNION ALL {old}"
+
+    def _regroup_delta(self, select: exp.Select, main: exp.Expr, d_main: str, env: Inputs) -> str:
+        """Non-additive GROUP BY or DISTINCT: recompute the touched groups before and after."""
+        group = select.args.get("group")
+        if group is not None:
+            keys = list(group.expressions)
+        elif select.args.get("distinct"):
+            keys = [e.this if isinstance(e, exp.Alias) else e for e in select.expressions]
+            if any(isinstance(k, exp.Star) or (isinstance(k, exp.Column) and k.is_star) for k in keys):
+                raise NotIncremental("SELECT DISTINCT * is not supported for incremental refresh")
+        else:
+            keys = []  # a global aggregate: one group, always touched
+        probe = select.copy()
+        probe.set("group", None)
+        probe.set("having", None)
+        probe.set("order", None)
+        probe.set("distinct", None)
+        probe.set(
+            "expressions",
+            [exp.alias_(k.copy(), f"_mc_k{i}") for i, k in enumerate(keys)] or [exp.alias_(exp.true(), "_mc_k")],
+        )
+        aff = self.temp(f"SELECT DISTINCT * FROM ({self.render(self._replace_from(probe, d_main), None)})")
+        new_sel = self._restricted_where(select, keys, aff) if keys else select
+        new = self._signed(self._replace_from(new_sel, self.render(main, env)), 1)
+        old = self._signed(self._replace_from(new_sel, self.render(main, env, old=True)), -1)
+        return f"{new} UNION ALL {old}"
+
+    @staticmethod
+    def _restricted_where(select: exp.Select, keys: list[exp.Expr], aff: str) -> exp.Select:
+        cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(k)})" for i, k in enumerate(keys))
+        return select.copy().where(f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})", dialect="duckdb")
+
+    # ---------------------------------------------------------- group state
+    def state_sql(self, select: exp.Select, st: GroupState, rel_sql: str | None, *, delta: bool) -> str:
+        """Per-group state over the block's FROM: full (from ``rel_sql`` or the inputs) or a delta."""
+        out = select.copy()
+        if rel_sql is not None:
+            out = self._replace_from(out, rel_sql)
+        sign = f"{q(_alias(_from_items(out)[0]))}.{SIGN}" if delta else None  # type: ignore[arg-type]
+        cols = [f"{k} AS _g{i}" for i, k in enumerate(st.keys)]
+        for name, arg in st.sums:
+            cols.append(f"SUM(({arg}) * {sign}) AS {name}" if sign else f"SUM({arg}) AS {name}")
+        for name, arg in st.counts:
+            cols.append(
+                f"SUM(CASE WHEN ({arg}) IS NULL THEN 0 ELSE {sign} END) AS {name}"
+                if sign
+                else f"COUNT({arg}) AS {name}"
+            )
+        cols.append(f"SUM({sign}) AS _n" if sign else "COUNT(*) AS _n")
+        out.set("expressions", [_parse(f"SELECT {c}").expressions[0] for c in cols])
+        out.set("having", None)
+        out.set("order", None)
+        out.set("qualify", None)
+        return self.render(out, None)
+
+    def from_state(self, select: exp.Select, table: str) -> str:
+        """The block's own output, computed from a state table (or a temp copy of one)."""
+        st = self.states[id(select)]
+        key_sql = {k: f"_g{i}" for i, k in enumerate(st.keys)}
+        sums = dict((arg, name) for name, arg in st.sums)
+        counts = dict((arg, name) for name, arg in st.counts)
+        c_of_sum = {arg: counts[arg] for _, arg in st.sums}
+
+        def sub(n: exp.Expr) -> exp.Expr:
+            if isinstance(n, exp.AggFunc) and n.find_ancestor(exp.Window) is None:
+                if isinstance(n, exp.Count):
+                    if n.this is None or isinstance(n.this, exp.Star):
+                        return exp.column("_n")
+                    return exp.column(counts[_sql(n.this)])
+                arg = _sql(n.this)
+                return _parse(f"CASE WHEN {c_of_sum[arg]} = 0 THEN NULL ELSE {sums[arg]} END")
+            text = _sql(n) if isinstance(n, exp.Column | exp.Cast | exp.Func | exp.Binary) else None
+            if text is not None and text in key_sql:
+                return exp.column(key_sql[text])
+            return n
+
+        out = exp.Select()
+        for e in select.expressions:
+            name = e.alias_or_name
+            out = out.select(
+                exp.alias_(
+                    _transform_top(e.this.copy() if isinstance(e, exp.Alias) else e.copy(), sub), name, quoted=True
+                ),
+                copy=False,
+            )
+        out = out.from_(f"{table}", dialect="duckdb", copy=False)
+        having = select.args.get("having")
+        where = ["_n <> 0"]
+        if having is not None:
+            where.append(_sql(_transform_top(having.this.copy(), sub)))
+        if not st.keys:
+            where = [w for w in where if w != "_n <> 0"]  # a global aggregate has its one row always
+        if where:
+            out = out.where(" AND ".join(f"({w})" for w in where), dialect="duckdb", copy=False)
+        return _sql(out)
+
+    def _additive_delta(self, select: exp.Select, d_main: str, st: GroupState) -> str:
+        dgroups = self.temp(self.state_sql(select, st, d_main, delta=True))
+        on = " AND ".join(f"s._g{i} IS NOT DISTINCT FROM d._g{i}" for i in range(len(st.keys))) or "TRUE"
+        before = self.temp(f"SELECT s.* FROM {st.table} AS s SEMI JOIN {dgroups} AS d ON {on}")
+        merged_cols = [f"d._g{i}" for i in range(len(st.keys))]
+        for name, _ in [*st.sums, *st.counts]:
+            merged_cols.append(f"COALESCE(b.{name}, 0) + COALESCE(d.{name}, 0) AS {name}")
+        merged_cols.append("COALESCE(b._n, 0) + COALESCE(d._n, 0) AS _n")
+        on_b = " AND ".join(f"b._g{i} IS NOT DISTINCT FROM d._g{i}" for i in range(len(st.keys))) or "TRUE"
+        after = self.temp(f"SELECT {', '.join(merged_cols)} FROM {dgroups} AS d LEFT JOIN {before} AS b ON {on_b}")
+        if st.keys:
+            self.prelude.append(f"DELETE FROM {st.table} AS s WHERE EXISTS (SELECT 1 FROM {dgroups} AS d WHERE {on})")
+            self.prelude.append(f"INSERT INTO {st.table} SELECT * FROM {after} WHERE _n <> 0")
+        else:
+            self.prelude.append(f"DELETE FROM {st.table}")
+            self.prelude.append(f"INSERT INTO {st.table} SELECT * FROM {after}")
+        new = self.from_state(select, after)
+        old = self.from_state(select, before)
+        return f"SELECT *, 1 AS {SIGN} FROM ({new}) UNION ALL SELECT *, -1 AS {SIGN} FROM ({old})"
+
+
+def _transform_top(node: exp.Expr, fn: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+    """Like ``node.transform(fn)`` but does not descend into what ``fn`` replaced."""
+    replaced = fn(node)
+    if replaced is not node:
+        return replaced
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expr):
+            new = _transform_top(value, fn)
+            if new is not value:
+                node.set(key, new)
+        elif isinstance(value, list):
+            node.set(key, [_transform_top(v, fn) if isinstance(v, exp.Expr) else v for v in value])
+    return node
