@@ -87,6 +87,10 @@ class Inputs:
     changed: set[Key]
     delta: Callable[[Key], str]  # SQL: the table's columns + _mc_sign
     old: Callable[[Key], str]  # SQL: the table as it was at the last refresh
+    # (key, alias, condition, temp, columns) -> SQL of the rows meeting the condition now and
+    # at the last refresh, read from the table once; temp(sql) materialises a relation;
+    # columns are those the query reads (None: all)
+    restricted: Callable[[Key, str, str, Callable[[str], str], set[str] | None], tuple[str, str]] | None = None
 
 
 def state_table(dt_key: Key, index: int) -> str:
@@ -114,6 +118,13 @@ def _aggregates(select: exp.Select) -> list[exp.AggFunc]:
             if agg.find_ancestor(exp.Window) is None:
                 found.append(agg)
     return found
+
+
+def _columns_used(select: exp.Select) -> set[str] | None:
+    """Lower-cased names of the columns a block reads, or None when it reads ``*``."""
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star) for e in select.expressions):
+        return None
+    return {c.name.lower() for c in select.find_all(exp.Column)}
 
 
 def _from_items(select: exp.Select) -> tuple[exp.Expr | None, list[exp.Join]]:
@@ -153,6 +164,8 @@ class Compiler:
                 if sub is not node.args.get("with_"):
                     raise NotIncremental("a WITH clause inside a subquery is not supported for incremental refresh")
         self.root = query
+        self._originals = {id(n) for top in [query, *self.ctes.values()] for n in top.walk()}
+        self._rendered: dict[tuple[int, bool], str] = {}
         self.resolve = resolve
         self.columns = columns
         self.dt_key = dt_key
@@ -160,6 +173,9 @@ class Compiler:
         self.prelude: list[str] = []
         self._holes: dict[str, str] = {}
         self._tmp = 0
+        # (changed input, its log) pairs -> (setup statements, delta query, temp count);
+        # None: such changes need a full refresh
+        self.plans: dict[frozenset[tuple[Key, int]], tuple[list[str], str | None, int] | None] = {}
         self._check(self.root)
 
     # ------------------------------------------------------------- structure
@@ -267,6 +283,24 @@ class Compiler:
         visit(self.root)
         return found
 
+    def lookup_columns(self) -> set[tuple[Key, str]]:
+        """(base table, column) pairs a refresh looks rows up by: one-column window keys.
+
+        The engine keeps an index on each, so reading a touched partition does not scan
+        the table.
+        """
+        found: set[tuple[Key, str]] = set()
+        for node in [self.root, *self.ctes.values()]:
+            for select in node.find_all(exp.Select):
+                wins = _windows(select)
+                main, _ = _from_items(select)
+                if not wins or not isinstance(main, exp.Table) or self._cte(main) is not None:
+                    continue
+                parts = wins[0].args.get("partition_by") or []
+                if len(parts) == 1 and isinstance(parts[0], exp.Column):
+                    found.add((self.resolve(main), parts[0].name))
+        return found
+
     def group_blocks(self) -> list[exp.Select]:
         """Additive GROUP BY blocks, in a stable order (their state tables are numbered by it)."""
         out: list[exp.Select] = []
@@ -340,12 +374,7 @@ class Compiler:
         out = select.copy()
         main, _ = _from_items(out)
         assert main is not None
-        alias = _alias(main)
-        hole = f"__mc_rel_{len(self._holes)}__"
-        self._holes[hole] = f"({sql})"
-        main.replace(
-            exp.Table(this=exp.to_identifier(hole), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
-        )
+        main.replace(self._hole(sql, _alias(main)))
         return out
 
     def _fill(self, text: str) -> str:
@@ -371,6 +400,10 @@ class Compiler:
             return f"SELECT * FROM {_sql(node)}"
         if from_state and id(node) in self.states:
             return self.from_state(node, self.states[id(node)].table)  # type: ignore[arg-type]
+        # the query's own nodes render the same way every time when nothing is replaced
+        memo = (id(node), from_state) if not old and id(node) in self._originals else None
+        if memo is not None and memo in self._rendered:
+            return self._rendered[memo]
         copy = node.copy()
         originals = {id(c): o for c, o in zip(copy.walk(), node.walk(), strict=True)}
 
@@ -383,17 +416,23 @@ class Compiler:
                 orig = originals.get(id(n), n)
                 cte = self._cte(n)
                 if cte is not None or (old and env is not None and self.resolve(n) in env.changed):
-                    text = self.render(orig, env, old=old, from_state=from_state)
-                    return exp.Subquery(
-                        this=_parse(text), alias=exp.TableAlias(this=exp.to_identifier(_alias(n), quoted=True))
-                    )
+                    return self._hole(self.render(orig, env, old=old, from_state=from_state), _alias(n))
             if from_state and isinstance(n, exp.Subquery) and id(originals.get(id(n.this), n.this)) in self.states:
                 inner = originals[id(n.this)]
                 text = self.from_state(inner, self.states[id(inner)].table)  # type: ignore[arg-type]
-                return exp.Subquery(this=_parse(text), alias=n.args.get("alias"))
+                return self._hole(text, n.alias)
             return n
 
-        return self._fill(_sql(_transform_top(copy, sub)))
+        text = self._fill(_sql(_transform_top(copy, sub)))
+        if memo is not None:
+            self._rendered[memo] = text
+        return text
+
+    def _hole(self, sql: str, alias: str) -> exp.Table:
+        """A placeholder table for the relation ``(sql) AS alias``, filled in by ``_fill``."""
+        hole = f"__mc_rel_{len(self._holes)}__"
+        self._holes[hole] = f"({sql})"
+        return exp.Table(this=exp.to_identifier(hole), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
 
     # --------------------------------------------------------------- deltas
     def delta(self, node: exp.Expr, env: Inputs) -> str | None:
@@ -463,6 +502,14 @@ class Compiler:
         alias = q(_alias(main))
         keys = ", ".join(f"{_sql(p)} AS _mc_k{i}" for i, p in enumerate(parts))
         aff = self.temp(f"SELECT DISTINCT {keys} FROM ({d_main}) AS {alias}")
+        if isinstance(main, exp.Table) and self._cte(main) is None and env.restricted is not None:
+            # a base table: its touched partitions, now and before, from one read of it
+            cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(p)})" for i, p in enumerate(parts))
+            cond = f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})"
+            now, before = env.restricted(self.resolve(main), _alias(main), cond, self.temp, _columns_used(select))
+            new = self._signed(self._replace_from(select, now), 1)
+            old = self._signed(self._replace_from(select, before), -1)
+            return f"{new} UNION ALL {old}"
         new = self._signed(self._restricted(select, self.render(main, env), parts, aff), 1)
         old = self._signed(self._restricted(select, self.render(main, env, old=True), parts, aff), -1)
         return f"{new} UNION ALL {old}"
@@ -515,7 +562,7 @@ class Compiler:
                 else f"COUNT({arg}) AS {name}"
             )
         cols.append(f"SUM({sign}) AS _n" if sign else "COUNT(*) AS _n")
-        out.set("expressions", [_parse(f"SELECT {c}").expressions[0] for c in cols])
+        out.set("expressions", list(_parse("SELECT " + ", ".join(cols)).expressions))
         out.set("having", None)
         out.set("order", None)
         out.set("qualify", None)
@@ -528,6 +575,7 @@ class Compiler:
         sums = dict((arg, name) for name, arg in st.sums)
         counts = dict((arg, name) for name, arg in st.counts)
         c_of_sum = {arg: counts[arg] for _, arg in st.sums}
+        key_kinds = tuple({type(_parse(f"SELECT {k}").expressions[0]) for k in st.keys})
 
         def sub(n: exp.Expr) -> exp.Expr:
             if isinstance(n, exp.AggFunc) and n.find_ancestor(exp.Window) is None:
@@ -536,8 +584,9 @@ class Compiler:
                         return exp.column("_n")
                     return exp.column(counts[_sql(n.this)])
                 arg = _sql(n.this)
-                return _parse(f"CASE WHEN {c_of_sum[arg]} = 0 THEN NULL ELSE {sums[arg]} END")
-            text = _sql(n) if isinstance(n, exp.Column | exp.Cast | exp.Func | exp.Binary) else None
+                zero = exp.EQ(this=exp.column(c_of_sum[arg]), expression=exp.Literal.number(0))
+                return exp.Case(ifs=[exp.If(this=zero, true=exp.Null())], default=exp.column(sums[arg]))
+            text = _sql(n) if key_kinds and isinstance(n, key_kinds) else None
             if text is not None and text in key_sql:
                 return exp.column(key_sql[text])
             return n

@@ -342,9 +342,11 @@ def create_dynamic_table(engine: Engine, stmt: ddl.CreateDynamicTable, text: str
                 mode, reason = "FULL", "UPSTREAM_USES_FULL_REFRESH"
         sql, _, tctx = engine._translate(query.copy(), None)
         logged: set[Key] = set()
+        if not tctx.used_clock and not tctx.streams:
+            engine.dt_sql_cache[(key[0], stmt.query)] = sql
         if mode == "INCREMENTAL":
             try:
-                logged = pipeline.build_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs()
+                logged = pipeline.shared_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs()
             except ivm.NotIncremental as exc:
                 if stmt.refresh_mode == "INCREMENTAL":
                     raise SqlError(

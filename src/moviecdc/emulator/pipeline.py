@@ -10,6 +10,7 @@ five failed scheduled refreshes). Everything reads time from the engine's clock.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -380,7 +381,7 @@ def refresh_one(
     try:
         with engine._txn():
             read_at = engine.version
-            stats, act = _refresh(engine, dt, act, read_at, versions)
+            stats, act = _refresh(engine, dt, act, read_at, versions, incremental=action is None)
             faults.hit("refresh.recomputed")
             stats["executionTimeMs"] = int((time.perf_counter() - t0) * 1000)
             dt.data_timestamp = data_ts
@@ -420,12 +421,50 @@ def compiler(engine: Engine, dt: DynamicTableState) -> ivm.Compiler:
     cache_key = (dt.schema, dt.name, dt.query)
     comp = engine.ivm_cache.get(cache_key)
     if comp is not None:
-        comp.prelude, comp._tmp, comp._holes = [], 0, {}
         return comp
     sql, ctx = _translated(engine, dt)
-    comp = build_compiler(engine, dt.key, sql, ctx.used_clock, [(i[0], i[1]) for i in dt.inputs])
+    inputs = [(i[0], i[1]) for i in dt.inputs]
+    # engines of one process (tests, the dashboard, `run` passes) share compiled plans for
+    # the same query over the same storage
+    comp = shared_compiler(engine, dt.key, sql, ctx.used_clock, inputs)
     engine.ivm_cache[cache_key] = comp
     return comp
+
+
+def shared_compiler(engine: Engine, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
+    """``build_compiler``, cached for the process: engines of one process (tests, the
+    dashboard, `run` passes) share compiled plans for one query over the same storage."""
+    shared_key = (key, sql, _storage_signature(engine, inputs))
+    comp = _SHARED.get(shared_key)
+    if comp is None:
+        comp = build_compiler(engine, key, sql, used_clock, inputs)
+        if len(_SHARED) >= 64:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[shared_key] = comp
+    else:
+        _bind(engine, comp)
+    return comp
+
+
+_SHARED: dict[tuple[Key, str, tuple[object, ...]], ivm.Compiler] = {}
+
+
+def _storage_signature(engine: Engine, inputs: list[Key]) -> tuple[object, ...]:
+    """What compiled plans depend on besides the query: each input's storage and columns."""
+    cat = engine.catalog
+    sig: list[object] = []
+    for key in sorted(inputs):
+        tt = cat.tracked.get(key)
+        sig.append((key, tt.tid, tuple(tt.columns)) if tt else (key, None, None))
+    return tuple(sig)
+
+
+def _bind(engine: Engine, comp: ivm.Compiler) -> None:
+    def columns(text: str) -> list[str]:
+        return [d[0] for d in engine.con.execute(f"SELECT * FROM ({text}) LIMIT 0").description]
+
+    comp.resolve = engine.resolve  # type: ignore[assignment]
+    comp.columns = columns
 
 
 def build_compiler(engine: Engine, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
@@ -462,9 +501,13 @@ def _translated(engine: Engine, dt: DynamicTableState) -> tuple[str, tr.Context]
 
 
 def _refresh(
-    engine: Engine, dt: DynamicTableState, act: str, read_at: int, versions: dict[str, int]
+    engine: Engine, dt: DynamicTableState, act: str, read_at: int, versions: dict[str, int], *, incremental: bool
 ) -> tuple[dict[str, int], str]:
-    """Bring the table up to date; returns the statistics and the action taken."""
+    """Bring the table up to date; returns the statistics and the action taken.
+
+    ``incremental`` is False when the caller asked for a given action (INITIALIZE,
+    REINITIALIZE or FULL).
+    """
     comp: ivm.Compiler | None = None
     if dt.refresh_mode == "INCREMENTAL":
         try:
@@ -472,7 +515,7 @@ def _refresh(
         except ivm.NotIncremental:
             comp = None
     write_at = engine._next_version()
-    if comp is not None and act == "FULL" and dt.initialized:
+    if comp is not None and incremental and dt.initialized:
         stats = _incremental(engine, dt, comp, read_at, versions, write_at)
         if stats is not None:
             return stats, "INCREMENTAL"
@@ -506,42 +549,106 @@ def _incremental(
             return None
         if tt.tracked_since > dt.refresh_version:
             return None  # the change log does not reach back to the last refresh
-        n = engine.con.execute(streams.log_entries_sql(tt, dt.refresh_version, read_at)).fetchone()
-        size = engine.con.execute(f"SELECT count(*) FROM {tt.phys}").fetchone()
-        entries += int(n[0]) if n else 0
-        rows += int(size[0]) if size else 0
+        row = engine.con.execute(
+            f"SELECT ({streams.log_entries_sql(tt, dt.refresh_version, read_at)}), (SELECT count(*) FROM {tt.phys})"
+        ).fetchone()
+        entries += int(row[0]) if row else 0
+        rows += int(row[1]) if row else 0
     if entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
         return None
-    v0 = dt.refresh_version
-    env = ivm.Inputs(
-        changed=changed,
-        delta=lambda k: streams.delta_sql(cat.tracked[k], v0, read_at),
-        old=lambda k: streams.old_state_sql(cat.tracked[k], v0, read_at),
-    )
-    try:
-        delta = comp.delta(comp.root, env)
-    except ivm.NeedsFull:
+    _ensure_indexes(engine, dt, comp)
+    plan = _delta_plan(engine, comp, frozenset(changed))
+    if plan is None:
         return None
+    marks = {_V0: str(int(dt.refresh_version)), _V1: str(int(read_at))}
+
+    def bind(sql: str) -> str:
+        for mark, value in marks.items():
+            sql = sql.replace(mark, value)
+        return sql
+
+    prelude, delta, temps = plan
     con = engine.con
     try:
-        for stmt in comp.prelude:
-            con.execute(stmt)
+        # look touched keys up in the indexes when there are few of them for the table's size;
+        # past that, reading the table is cheaper (bench/bench_refresh.py)
+        con.execute(f"SET dynamic_or_filter_threshold = {max(50, rows // ROWS_PER_LOOKUP)}")
+        for stmt in prelude:
+            con.execute(bind(stmt))
         if delta is None:
             return {"numInsertedRows": 0, "numDeletedRows": 0}
         names = _storage(engine, dt)[1]
         cols = ", ".join(streams.q(c) for c in [*names, ivm.SIGN])
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _mc_net AS SELECT * EXCLUDE (_mc_sign), SUM(_mc_sign) AS _mc_n FROM"
-            f" (SELECT * FROM ({delta}) AS _d({cols})) GROUP BY ALL HAVING SUM(_mc_sign) <> 0"
+            f" (SELECT * FROM ({bind(delta)}) AS _d({cols})) GROUP BY ALL HAVING SUM(_mc_sign) <> 0"
         )
         return _apply_net(engine, dt, write_at)
     except duckdb.Error as exc:
         raise SqlError(str(exc).splitlines()[0]) from exc
     finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET dynamic_or_filter_threshold")
         with contextlib.suppress(duckdb.Error):  # an aborted refresh rolls them back anyway
-            for i in range(1, comp._tmp + 1):
+            for i in range(1, temps + 1):
                 con.execute(f"DROP TABLE IF EXISTS _mc_ivm_{i}")
             con.execute("DROP TABLE IF EXISTS _mc_net")
+
+
+# An index lookup of one key, fetching its row, costs about as much as reading this many
+# rows of a table; looking up keys alone is cheap up to LOOKUP_KEYS of them.
+ROWS_PER_LOOKUP = 2_000
+LOOKUP_KEYS = 100_000
+# Stand-ins for the versions a refresh reads between, so one compiled plan serves every
+# refresh with the same changed inputs; bound to the real versions as each one runs.
+_V0, _V1 = "9000000000000000001", "9000000000000000002"
+
+
+Plan = tuple[list[str], str | None, int]
+
+
+def _delta_plan(engine: Engine, comp: ivm.Compiler, changed: frozenset[Key]) -> Plan | None:
+    """The statements that compute a table's delta when ``changed`` changed (cached).
+
+    Returns (setup statements, delta query or None if nothing can change, temp tables made),
+    or None when such changes need a full refresh.
+    """
+    cat = engine.catalog
+    cache_key = frozenset((k, cat.tracked[k].tid) for k in changed)  # a re-created input gets a new log
+    if cache_key in comp.plans:
+        return comp.plans[cache_key]
+    env = ivm.Inputs(
+        changed=set(changed),
+        delta=lambda k: streams.delta_sql(cat.tracked[k], int(_V0), int(_V1)),
+        old=lambda k: streams.old_state_sql(cat.tracked[k], int(_V0), int(_V1)),
+        restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
+            cat.tracked[k], int(_V0), int(_V1), alias, cond, temp, used
+        ),
+    )
+    comp.prelude, comp._tmp, comp._holes = [], 0, {}
+    plan: Plan | None
+    try:
+        delta = comp.delta(comp.root, env)
+        plan = (list(comp.prelude), delta, comp._tmp)
+    except ivm.NeedsFull:
+        plan = None
+    comp.plans[cache_key] = plan
+    return plan
+
+
+def _ensure_indexes(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler) -> None:
+    """Index what an incremental refresh looks rows up by (created once, kept by DuckDB).
+
+    That is each one-column window key of an input table, and the first column of the
+    table's own storage, which finds the stored copies of rows a refresh removes.
+    """
+    wanted = [(engine.catalog.tracked[k].phys, col) for k, col in comp.lookup_columns() if k in engine.catalog.tracked]
+    target, names = _storage(engine, dt)
+    if names:
+        wanted.append((target, names[0]))
+    for table, col in sorted(wanted):
+        ident = hashlib.sha1(f"{table}.{col}".encode()).hexdigest()[:12]
+        engine.con.execute(f'CREATE INDEX IF NOT EXISTS "mc_ix_{ident}" ON {table} ({streams.q(col)})')
 
 
 def _storage(engine: Engine, dt: DynamicTableState) -> tuple[str, list[str]]:
@@ -570,14 +677,17 @@ def _apply_net(engine: Engine, dt: DynamicTableState, version: int) -> dict[str,
     n_ins, n_del = (int(row[0]), int(row[1])) if row else (0, 0)
     if n_del:
         first = qn[0]
+        # stored copies are found through the (indexed) first column, then matched on all
+        con.execute(f"SET dynamic_or_filter_threshold = {LOOKUP_KEYS}")
         match = " AND ".join(f"p.{c} IS NOT DISTINCT FROM d.{c}" for c in qn)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _mc_gone AS SELECT p._mc_rid FROM ("
             f" SELECT rowid AS _mc_rid, {', '.join(qn)}, row_number() OVER (PARTITION BY {', '.join(qn)}"
-            f" ORDER BY rowid) AS _mc_rn FROM {target} WHERE rowid IN (SELECT rowid FROM {target} AS t WHERE EXISTS"
-            f" (SELECT 1 FROM _mc_net AS k WHERE k._mc_n < 0 AND k.{first} IS NOT DISTINCT FROM t.{first}))"
+            f" ORDER BY rowid) AS _mc_rn FROM {target} AS t WHERE EXISTS"
+            f" (SELECT 1 FROM _mc_net AS k WHERE k._mc_n < 0 AND k.{first} IS NOT DISTINCT FROM t.{first})"
             f") AS p JOIN _mc_net AS d ON d._mc_n < 0 AND {match} AND p._mc_rn <= -d._mc_n"
         )
+        con.execute("RESET dynamic_or_filter_threshold")
         sql = f"DELETE FROM {target} WHERE rowid IN (SELECT _mc_rid FROM _mc_gone)"
         if tt is not None:
             engine._log(tt, version, False, con.execute(sql + " RETURNING *"))
@@ -610,6 +720,7 @@ def _recompute(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler | None,
     qn = ", ".join(streams.q(c) for c in names)
     try:
         if comp is not None:
+            _ensure_indexes(engine, dt, comp)
             for block, st in ((b, comp.states[id(b)]) for b in comp.group_blocks()):
                 con.execute(f"CREATE OR REPLACE TABLE {st.table} AS {comp.state_sql(block, st, None, delta=False)}")
             sql = comp.render(comp.root, None, from_state=True)

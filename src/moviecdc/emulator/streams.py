@@ -13,6 +13,8 @@ costs in proportion to the changes, not to the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlglot
 from sqlglot import exp
 
@@ -180,3 +182,34 @@ def old_state_sql(tt: TrackedTable, v0: int, v1: int) -> str:
 
 def log_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:
     return f"SELECT count(*) FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+
+
+def restricted_states(
+    tt: TrackedTable,
+    v0: int,
+    v1: int,
+    alias: str,
+    cond: str,
+    temp: Callable[[str], str],
+    used: set[str] | None = None,
+) -> tuple[str, str]:
+    """The rows meeting ``cond`` now and as they were at ``v0``, reading the table once.
+
+    Those rows now are materialised with their row ids; at ``v0`` they are the same
+    rows less those changed since, plus the before-images (meeting ``cond``) of rows
+    that existed then.
+    """
+    v0, v1 = int(v0), int(v1)
+    cols = ", ".join(q(c) for c in tt.columns if used is None or c.lower() in used)
+    a = q(alias)
+    window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
+    rows = temp(f"SELECT {a}._row_id, {cols} FROM {tt.phys} AS {a} WHERE {cond}")
+    now = f"SELECT {cols} FROM {rows}"
+    firsts = (
+        f"SELECT * FROM ({window}) QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
+    )
+    before = (
+        f"SELECT {cols} FROM {rows} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
+        f" UNION ALL SELECT {cols} FROM ({firsts}) AS {a} WHERE NOT {a}._is_insert AND {cond}"
+    )
+    return now, before
