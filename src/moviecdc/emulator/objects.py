@@ -66,8 +66,12 @@ def create_stream(engine: Engine, stmt: ddl.CreateStream, text: str) -> Rows:
                 return _ok(f"Stream {key[1]} successfully altered.")
             if not stmt.or_replace:
                 raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
-        if stmt.source_kind != "TABLE" or src in cat.dynamic_tables:
-            raise UnsupportedSqlError("the local engine supports streams on tables only", statement=text)
+        on_dt = src in cat.dynamic_tables
+        if stmt.source_kind == "VIEW":
+            raise UnsupportedSqlError("the local engine supports streams on tables and dynamic tables", statement=text)
+        if (stmt.source_kind == "DYNAMIC TABLE") != on_dt:
+            what = "a dynamic table: use ON DYNAMIC TABLE" if on_dt else "not a dynamic table: use ON TABLE"
+            raise SqlError(f"{src[1]} is {what}", statement=text)
         if stmt.show_initial_rows:
             raise UnsupportedSqlError("SHOW_INITIAL_ROWS = TRUE is not supported by the local engine", statement=text)
         if src not in cat.tracked:
@@ -88,7 +92,7 @@ def create_stream(engine: Engine, stmt: ddl.CreateStream, text: str) -> Rows:
                 name=key[1],
                 source_schema=src[0],
                 source_name=src[1],
-                source_kind="Table",
+                source_kind="Dynamic Table" if on_dt else "Table",
                 mode="APPEND_ONLY" if stmt.append_only else "DEFAULT",
                 offset=offset,
                 created_on=engine.now(),
