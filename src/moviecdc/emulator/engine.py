@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from sqlglot import exp
@@ -675,8 +676,17 @@ class Engine:
         rules = (*tr.RULES, self._qualify_rule(expr))
         where = expr.args.get("where")
         delete = exp.Delete(this=aliased.copy(), returning=exp.Returning(expressions=[exp.Star()]))
-        if from_ is not None:
-            delete.set("using", [from_.this.copy()])
+        source_of: exp.Expr | None = from_.this if from_ is not None else None
+        staged: str | None = None
+        if source_of is not None and not isinstance(source_of, exp.Table):
+            # a VALUES list or subquery is rendered and evaluated once, not once per statement
+            staged = f"__mcdc_src_{uuid.uuid4().hex}"
+            name = source_of.alias_or_name
+            ssql, sbound = tr.render(tr.apply_rules(exp.select("*").from_(source_of.copy()), ctx, rules), ctx, params)
+            self._run(f'CREATE TEMP TABLE "{staged}" AS {ssql}', sbound)
+            source_of = exp.Table(this=exp.to_identifier(staged), alias=exp.TableAlias(this=exp.to_identifier(name)))
+        if source_of is not None:
+            delete.set("using", [source_of.copy()])
         if where is not None:
             delete.set("where", where.copy())
         dsql, dbound = tr.render(tr.apply_rules(delete, ctx, rules), ctx, params)
@@ -687,16 +697,28 @@ class Engine:
             for c in tt.insert_columns
         ]
         new_rows = exp.select(*picks).from_(source)
-        if from_ is not None:
-            new_rows = new_rows.join(from_.this.copy(), join_type="cross")
-        if where is not None:
-            new_rows = new_rows.where(where.this.copy())
+        if source_of is not None:
+            # the condition pairs each returned row with its source row; without a source,
+            # every returned row matched it already
+            new_rows = new_rows.join(source_of.copy(), join_type="cross")
+            if where is not None:
+                new_rows = new_rows.where(where.this.copy())
         isql, ibound = tr.render(tr.apply_rules(new_rows, ctx, rules), ctx, params)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
-            table = self._run(dsql, dbound).to_arrow_table()
-        if table is None or table.num_rows == 0:
-            return 0, ctx
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
+                table = self._run(dsql, dbound).to_arrow_table()
+            if table is None or table.num_rows == 0:
+                return 0, ctx
+            return self._reinsert(tt, version, table, ret, isql, ibound), ctx
+        finally:
+            if staged is not None:
+                self.con.execute(f'DROP TABLE IF EXISTS "{staged}"')
+
+    def _reinsert(
+        self, tt: TrackedTable, version: int, table: Any, ret: str, isql: str, ibound: Sequence[object]
+    ) -> int:
+        """Log the update pairs for the deleted rows ``table`` and insert their new images."""
         self.con.register(ret, table)
         try:
             self._log_update(tt, version, ret)
@@ -704,7 +726,7 @@ class Engine:
             self._run(f"INSERT INTO {tt.phys} ({cols}) SELECT DISTINCT ON (_row_id) * FROM ({isql})", ibound)
         finally:
             self.con.unregister(ret)
-        return int(table.num_rows), ctx
+        return int(table.num_rows)
 
     def _log_before_images(self, tt: TrackedTable, version: int, relation: str) -> None:
         """Rows as they were before the statement, with their values (deletes, updates)."""
@@ -717,10 +739,14 @@ class Engine:
         )
 
     def _log_update(self, tt: TrackedTable, version: int, relation: str) -> None:
-        """An update pair for each row of ``relation`` (the before-images)."""
-        self._log_before_images(tt, version, relation)
+        """An update pair for each row of ``relation`` (the before-images), in one statement."""
         faults.hit("capture.between")
-        self._log_inserts(tt, version, relation)
+        cols = ", ".join(["_version", "_is_insert", "_row_id", *(streams.q(c) for c in tt.columns)])
+        nulls = ", ".join("NULL" for _ in tt.columns)
+        self.con.execute(
+            f"INSERT INTO {tt.log} ({cols}) SELECT {int(version)}, FALSE, * FROM {relation}"
+            f" UNION ALL SELECT {int(version)}, TRUE, _row_id, {nulls} FROM {relation}"
+        )
 
     def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> int:
         """Append the rows a RETURNING clause gave back to the change log; returns how many."""
