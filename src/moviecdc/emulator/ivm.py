@@ -24,7 +24,7 @@ reason, which becomes ``refresh_mode_reason`` and a FULL refresh.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -254,34 +254,30 @@ class Compiler:
                         )
         return parts
 
+    def _relations(self, node: exp.Expr, *, joins: bool) -> Iterator[exp.Expr]:
+        """Base tables and SELECT blocks under ``node``, inputs before the blocks reading
+        them, CTEs inlined; through joined relations too when ``joins``."""
+        if isinstance(node, exp.Subquery):
+            yield from self._relations(node.this, joins=joins)
+        elif isinstance(node, exp.Table):
+            cte = self._cte(node)
+            yield from self._relations(cte, joins=joins) if cte is not None else [node]
+        elif isinstance(node, exp.Union):
+            yield from self._relations(node.left, joins=joins)
+            yield from self._relations(node.right, joins=joins)
+        elif isinstance(node, exp.Select):
+            main, joined = _from_items(node)
+            for item in [main, *([j.this for j in joined] if joins else [])]:
+                if item is not None:
+                    yield from self._relations(item, joins=joins)
+            yield node
+
     def delta_inputs(self) -> set[Key]:
         """Base tables whose changes a refresh reads: those reached through FROM, not JOIN.
 
         A change to a joined table makes that refresh a full one, so it needs no log.
         """
-        found: set[Key] = set()
-
-        def visit(node: exp.Expr) -> None:
-            if isinstance(node, exp.Subquery):
-                return visit(node.this)
-            if isinstance(node, exp.Table):
-                cte = self._cte(node)
-                if cte is not None:
-                    visit(cte)
-                else:
-                    found.add(self.resolve(node))
-                return None
-            if isinstance(node, exp.Union):
-                visit(node.left)
-                visit(node.right)
-            elif isinstance(node, exp.Select):
-                main, _ = _from_items(node)
-                if main is not None:
-                    visit(main)
-            return None
-
-        visit(self.root)
-        return found
+        return {self.resolve(t) for t in self._relations(self.root, joins=False) if isinstance(t, exp.Table)}
 
     def lookup_columns(self) -> set[tuple[Key, str]]:
         """(base table, column) pairs a refresh looks rows up by: one-column window keys.
@@ -304,31 +300,9 @@ class Compiler:
     def group_blocks(self) -> list[exp.Select]:
         """Additive GROUP BY blocks, in a stable order (their state tables are numbered by it)."""
         out: list[exp.Select] = []
-        seen: set[int] = set()
-
-        def visit(node: exp.Expr) -> None:
-            if isinstance(node, exp.Subquery):
-                return visit(node.this)
-            if isinstance(node, exp.Table):
-                cte = self._cte(node)
-                if cte is not None:
-                    visit(cte)
-                return None
-            if isinstance(node, exp.Union):
-                visit(node.left)
-                visit(node.right)
-                return None
-            if isinstance(node, exp.Select):
-                main, joins = _from_items(node)
-                for item in [main, *[j.this for j in joins]]:
-                    if item is not None:
-                        visit(item)
-                if self._is_additive(node) and id(node) not in seen:
-                    seen.add(id(node))
-                    out.append(node)
-            return None
-
-        visit(self.root)
+        for node in self._relations(self.root, joins=True):
+            if isinstance(node, exp.Select) and self._is_additive(node) and all(node is not o for o in out):
+                out.append(node)
         return out
 
     @staticmethod

@@ -678,22 +678,30 @@ def _apply_net(engine: Engine, dt: DynamicTableState, version: int) -> dict[str,
     if n_del:
         first = qn[0]
         # stored copies are found through the (indexed) first column, then matched on all
-        con.execute(f"SET dynamic_or_filter_threshold = {LOOKUP_KEYS}")
+        size = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+        con.execute(f"SET dynamic_or_filter_threshold = {max(50, int(size[0] if size else 0) // ROWS_PER_LOOKUP)}")
+        cand = (
+            f"SELECT rowid AS _mc_rid, {', '.join(qn)} FROM {target}"
+            f" WHERE {first} IN (SELECT {first} FROM _mc_net WHERE _mc_n < 0)"
+        )
+        null_key = con.execute(f"SELECT count(*) FROM _mc_net WHERE _mc_n < 0 AND {first} IS NULL").fetchone()
+        if null_key and null_key[0]:
+            cand += f" UNION ALL SELECT rowid, {', '.join(qn)} FROM {target} WHERE {first} IS NULL"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_cand AS {cand}")
+        con.execute("RESET dynamic_or_filter_threshold")
         match = " AND ".join(f"p.{c} IS NOT DISTINCT FROM d.{c}" for c in qn)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _mc_gone AS SELECT p._mc_rid FROM ("
-            f" SELECT rowid AS _mc_rid, {', '.join(qn)}, row_number() OVER (PARTITION BY {', '.join(qn)}"
-            f" ORDER BY rowid) AS _mc_rn FROM {target} AS t WHERE EXISTS"
-            f" (SELECT 1 FROM _mc_net AS k WHERE k._mc_n < 0 AND k.{first} IS NOT DISTINCT FROM t.{first})"
+            f" SELECT *, row_number() OVER (PARTITION BY {', '.join(qn)} ORDER BY _mc_rid) AS _mc_rn FROM _mc_cand"
             f") AS p JOIN _mc_net AS d ON d._mc_n < 0 AND {match} AND p._mc_rn <= -d._mc_n"
         )
-        con.execute("RESET dynamic_or_filter_threshold")
         sql = f"DELETE FROM {target} WHERE rowid IN (SELECT _mc_rid FROM _mc_gone)"
         if tt is not None:
             engine._log(tt, version, False, con.execute(sql + " RETURNING *"))
         else:
             con.execute(sql)
         con.execute("DROP TABLE _mc_gone")
+        con.execute("DROP TABLE _mc_cand")
     if n_ins:
         sql = (
             f"INSERT INTO {target} ({', '.join(qn)}) SELECT {', '.join(qn)} FROM"
