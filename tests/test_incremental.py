@@ -34,6 +34,11 @@ SHAPES = {
     "dist": "SELECT DISTINCT g, v FROM t",
     "latest": "SELECT * FROM t QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC NULLS LAST, g, d) = 1",
     "lag": "SELECT k, v, LAG(v) OVER (PARTITION BY k ORDER BY v, g, d) AS prev FROM t",
+    "latest_named": (
+        "WITH l AS (SELECT *, COUNT(*) OVER (PARTITION BY k) AS copies FROM t"
+        " QUALIFY ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC NULLS LAST, g, d) = 1)"
+        " SELECT r.label, l.k AS booking, l.copies FROM l LEFT JOIN r ON r.g = l.g WHERE l.v IS NOT NULL"
+    ),
     "inner_join": "SELECT t.k, t.v, r.label FROM t JOIN r ON r.g = t.g WHERE t.v <> 3",
     "left_join": "SELECT t.k, r.label, t.d FROM t LEFT JOIN r ON r.g = t.g",
     "unioned": "SELECT k, v FROM t WHERE v > 5 UNION ALL SELECT k, -v FROM t WHERE g = 'a'",

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -71,13 +72,13 @@ class GroupState:
 
 
 @dataclass
-class Plan:
-    """What the compiler learnt about a query; reused across refreshes."""
+class Keyed:
+    """A query whose rows each come from one partition of a window over a base table,
+    and carry that partition's key: a refresh replaces the rows of the touched keys."""
 
-    root: exp.Query
-    ctes: dict[str, exp.Query]
-    inputs: list[Key]
-    states: dict[int, GroupState] = field(default_factory=dict)  # id(select) -> state
+    window: exp.Select
+    parts: list[exp.Column]  # the PARTITION BY columns, of the window's FROM table
+    outputs: list[str]  # the query's output column holding each of them
 
 
 @dataclass
@@ -118,6 +119,32 @@ def _aggregates(select: exp.Select) -> list[exp.AggFunc]:
             if agg.find_ancestor(exp.Window) is None:
                 found.append(agg)
     return found
+
+
+def _passes(select: exp.Select, name: str) -> str | None:
+    """The output column of ``select`` that is its FROM table's column ``name`` unchanged."""
+    main, joins = _from_items(select)
+    alias = _alias(main).lower() if main is not None else ""
+    for e in select.expressions:
+        inner = e.this if isinstance(e, exp.Alias) else e
+        if (
+            isinstance(inner, exp.Column)
+            and not inner.is_star
+            and inner.name.lower() == name.lower()
+            and (inner.table.lower() == alias or (not inner.table and not joins))
+        ):
+            return e.alias_or_name
+    for e in select.expressions:
+        star = e if isinstance(e, exp.Star) else e.this if isinstance(e, exp.Column) and e.is_star else None
+        if not isinstance(star, exp.Star) or star.args.get("replace") or star.args.get("rename"):
+            continue
+        if isinstance(e, exp.Star) and joins:
+            continue  # other tables' columns could take the name
+        if isinstance(e, exp.Column) and e.table.lower() != alias:
+            continue
+        if name.lower() not in {x.name.lower() for x in star.args.get("except_") or []}:
+            return name
+    return None
 
 
 def _columns_used(select: exp.Select) -> set[str] | None:
@@ -165,6 +192,9 @@ class Compiler:
                     raise NotIncremental("a WITH clause inside a subquery is not supported for incremental refresh")
         self.root = query
         self._originals = {id(n) for top in [query, *self.ctes.values()] for n in top.walk()}
+        self._replace: dict[int, str] = {}  # node -> SQL to render in its place
+        self._keyed: Keyed | None = None
+        self._keyed_known = False
         self._rendered: dict[tuple[int, bool], str] = {}
         self.resolve = resolve
         self.columns = columns
@@ -175,7 +205,7 @@ class Compiler:
         self._tmp = 0
         # (changed input, its log) pairs -> (setup statements, delta query, temp count);
         # None: such changes need a full refresh
-        self.plans: dict[frozenset[tuple[Key, int]], tuple[list[str], str | None, int] | None] = {}
+        self.plans: dict[frozenset[tuple[Key, int]], Any] = {}
         self._check(self.root)
 
     # ------------------------------------------------------------- structure
@@ -372,10 +402,12 @@ class Compiler:
             if old and env is not None and self.resolve(node) in env.changed:
                 return env.old(self.resolve(node))
             return f"SELECT * FROM {_sql(node)}"
+        if id(node) in self._replace:
+            return self._replace[id(node)]
         if from_state and id(node) in self.states:
             return self.from_state(node, self.states[id(node)].table)  # type: ignore[arg-type]
         # the query's own nodes render the same way every time when nothing is replaced
-        memo = (id(node), from_state) if not old and id(node) in self._originals else None
+        memo = (id(node), from_state) if not old and not self._replace and id(node) in self._originals else None
         if memo is not None and memo in self._rendered:
             return self._rendered[memo]
         copy = node.copy()
@@ -407,6 +439,88 @@ class Compiler:
         hole = f"__mc_rel_{len(self._holes)}__"
         self._holes[hole] = f"({sql})"
         return exp.Table(this=exp.to_identifier(hole), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+
+    # ---------------------------------------------------------- keyed rows
+    def keyed(self) -> Keyed | None:
+        """The query as a chain of projections, filters and joins over one window block
+        partitioned by plain columns of a base table, each partition column passed up to
+        the output unchanged; None for any other shape."""
+        if not self._keyed_known:
+            self._keyed, self._keyed_known = self._find_keyed(), True
+        return self._keyed
+
+    def _find_keyed(self) -> Keyed | None:
+        chain: list[exp.Select] = []
+        node: exp.Expr | None = self.root
+        while True:
+            if not isinstance(node, exp.Select) or node.args.get("distinct"):
+                return None
+            if _aggregates(node) or node.args.get("group"):
+                return None
+            main, _ = _from_items(node)
+            if main is None:
+                return None
+            if _windows(node):
+                break
+            chain.append(node)
+            node = (
+                self._cte(main)
+                if isinstance(main, exp.Table)
+                else main.this
+                if isinstance(main, exp.Subquery)
+                else None
+            )
+        window = node
+        main, _ = _from_items(window)
+        if not isinstance(main, exp.Table) or self._cte(main) is not None:
+            return None
+        parts = self._partition(window, _windows(window))
+        if not all(isinstance(p, exp.Column) for p in parts):
+            return None
+        outputs: list[str] = []
+        for p in parts:
+            name: str | None = _passes(window, p.name)
+            for select in reversed(chain):
+                if name is None:
+                    break
+                name = _passes(select, name)
+            if name is None:
+                return None
+            outputs.append(name)
+        return Keyed(window, parts, outputs)  # type: ignore[arg-type]
+
+    def keyed_delta(self, env: Inputs, shape: Keyed) -> tuple[str, str] | None:
+        """For a keyed query: (table of the touched keys, the query's rows for those keys now),
+        or None when its input did not change."""
+        for node in self._relations(self.root, joins=False):
+            if isinstance(node, exp.Select):
+                for j in _from_items(node)[1]:
+                    if self.delta(j.this, env) is not None:
+                        raise NeedsFull("an input joined to the FROM table changed")
+        main = _from_items(shape.window)[0]
+        assert isinstance(main, exp.Table) and env.restricted is not None
+        key = self.resolve(main)
+        if key not in env.changed:
+            return None
+        alias = q(_alias(main))
+        keys = ", ".join(f"{_sql(p)} AS _mc_k{i}" for i, p in enumerate(shape.parts))
+        aff = self.temp(f"SELECT DISTINCT {keys} FROM ({env.delta(key)}) AS {alias}")
+        cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(p)})" for i, p in enumerate(shape.parts))
+        now, _ = env.restricted(
+            key,
+            _alias(main),
+            f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})",
+            self.temp,
+            _columns_used(shape.window),
+        )
+        window = self._replace_from(shape.window, now)
+        window.set("order", None)
+        self._replace = {id(shape.window): self.render(window, None)}
+        try:
+            rows = self.render(self.root, None)
+        finally:
+            self._replace = {}
+        return aff, rows
 
     # --------------------------------------------------------------- deltas
     def delta(self, node: exp.Expr, env: Inputs) -> str | None:

@@ -557,7 +557,7 @@ def _incremental(
     if entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
         return None
     _ensure_indexes(engine, dt, comp)
-    plan = _delta_plan(engine, comp, frozenset(changed))
+    plan = _delta_plan(engine, comp, dt, frozenset(changed))
     if plan is None:
         return None
     marks = {_V0: str(int(dt.refresh_version)), _V1: str(int(read_at))}
@@ -567,21 +567,22 @@ def _incremental(
             sql = sql.replace(mark, value)
         return sql
 
-    prelude, delta, temps = plan
     con = engine.con
     try:
         # look touched keys up in the indexes when there are few of them for the table's size;
         # past that, reading the table is cheaper (bench/bench_refresh.py)
         con.execute(f"SET dynamic_or_filter_threshold = {max(50, rows // ROWS_PER_LOOKUP)}")
-        for stmt in prelude:
+        for stmt in plan.prelude:
             con.execute(bind(stmt))
-        if delta is None:
+        if plan.keys is not None and plan.rows is not None:
+            return _replace_keyed(engine, dt, plan.keys, plan.key_columns, bind(plan.rows), write_at)
+        if plan.delta is None:
             return {"numInsertedRows": 0, "numDeletedRows": 0}
         names = _storage(engine, dt)[1]
         cols = ", ".join(streams.q(c) for c in [*names, ivm.SIGN])
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _mc_net AS SELECT * EXCLUDE (_mc_sign), SUM(_mc_sign) AS _mc_n FROM"
-            f" (SELECT * FROM ({bind(delta)}) AS _d({cols})) GROUP BY ALL HAVING SUM(_mc_sign) <> 0"
+            f" (SELECT * FROM ({bind(plan.delta)}) AS _d({cols})) GROUP BY ALL HAVING SUM(_mc_sign) <> 0"
         )
         return _apply_net(engine, dt, write_at)
     except duckdb.Error as exc:
@@ -590,7 +591,7 @@ def _incremental(
         with contextlib.suppress(duckdb.Error):
             con.execute("RESET dynamic_or_filter_threshold")
         with contextlib.suppress(duckdb.Error):  # an aborted refresh rolls them back anyway
-            for i in range(1, temps + 1):
+            for i in range(1, plan.temps + 1):
                 con.execute(f"DROP TABLE IF EXISTS _mc_ivm_{i}")
             con.execute("DROP TABLE IF EXISTS _mc_net")
 
@@ -604,14 +605,22 @@ LOOKUP_KEYS = 100_000
 _V0, _V1 = "9000000000000000001", "9000000000000000002"
 
 
-Plan = tuple[list[str], str | None, int]
+@dataclass
+class DeltaPlan:
+    """The statements that bring one dynamic table up to date from given changed inputs."""
+
+    prelude: list[str]  # setup statements (temp tables)
+    temps: int  # temp tables the prelude makes
+    delta: str | None = None  # the table's signed delta; None: nothing can have changed
+    keys: str | None = None  # keyed tables: the temp table of touched keys ...
+    key_columns: list[str] = field(default_factory=list)  # ... the columns holding them ...
+    rows: str | None = None  # ... and the table's rows for those keys now
 
 
-def _delta_plan(engine: Engine, comp: ivm.Compiler, changed: frozenset[Key]) -> Plan | None:
-    """The statements that compute a table's delta when ``changed`` changed (cached).
+def _delta_plan(engine: Engine, comp: ivm.Compiler, dt: DynamicTableState, changed: frozenset[Key]) -> DeltaPlan | None:
+    """How to refresh ``dt`` from the changes of ``changed`` (cached per compiler).
 
-    Returns (setup statements, delta query or None if nothing can change, temp tables made),
-    or None when such changes need a full refresh.
+    None when such changes need a full refresh.
     """
     cat = engine.catalog
     cache_key = frozenset((k, cat.tracked[k].tid) for k in changed)  # a re-created input gets a new log
@@ -626,14 +635,49 @@ def _delta_plan(engine: Engine, comp: ivm.Compiler, changed: frozenset[Key]) -> 
         ),
     )
     comp.prelude, comp._tmp, comp._holes = [], 0, {}
-    plan: Plan | None
+    plan: DeltaPlan | None
+    shape = comp.keyed() if not dt.columns else None  # named columns would rename the keys
     try:
-        delta = comp.delta(comp.root, env)
-        plan = (list(comp.prelude), delta, comp._tmp)
+        if shape is not None:
+            keyed = comp.keyed_delta(env, shape)
+            plan = DeltaPlan(list(comp.prelude), comp._tmp)
+            if keyed is not None:
+                plan.keys, plan.rows, plan.key_columns = keyed[0], keyed[1], shape.outputs
+        else:
+            delta = comp.delta(comp.root, env)
+            plan = DeltaPlan(list(comp.prelude), comp._tmp, delta=delta)
     except ivm.NeedsFull:
         plan = None
     comp.plans[cache_key] = plan
     return plan
+
+
+def _replace_keyed(
+    engine: Engine, dt: DynamicTableState, keys: str, columns: list[str], rows: str, version: int
+) -> dict[str, int]:
+    """Replace the stored rows of the touched keys by the query's rows for them now."""
+    con = engine.con
+    target, names = _storage(engine, dt)
+    tt = engine.catalog.tracked.get(dt.key)
+    cond = " AND ".join(f"k._mc_k{i} IS NOT DISTINCT FROM t.{streams.q(c)}" for i, c in enumerate(columns))
+    delete = f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {keys} AS k WHERE {cond})"
+    con.execute(f"SET dynamic_or_filter_threshold = {LOOKUP_KEYS}")  # through the key column's index
+    if tt is not None:
+        n_del = engine._log(tt, version, False, con.execute(delete + " RETURNING *"))
+    else:
+        row = con.execute(delete).fetchone()
+        n_del = int(row[0]) if row else 0
+    con.execute("RESET dynamic_or_filter_threshold")
+    qn = ", ".join(streams.q(c) for c in names)
+    insert = f"INSERT INTO {target} ({qn}) SELECT * FROM ({rows})"
+    if tt is not None:
+        n_ins = engine._log(tt, version, True, con.execute(insert + " RETURNING _row_id"))
+    else:
+        row = con.execute(insert).fetchone()
+        n_ins = int(row[0]) if row else 0
+    if n_ins or n_del:
+        engine.catalog.set_version(dt.key, version, engine.now())
+    return {"numInsertedRows": n_ins, "numDeletedRows": n_del}
 
 
 def _ensure_indexes(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler) -> None:
@@ -644,7 +688,10 @@ def _ensure_indexes(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler) -
     """
     wanted = [(engine.catalog.tracked[k].phys, col) for k, col in comp.lookup_columns() if k in engine.catalog.tracked]
     target, names = _storage(engine, dt)
-    if names:
+    shape = comp.keyed() if not dt.columns else None
+    if shape is not None:  # keyed refreshes delete by the key
+        wanted.append((target, shape.outputs[0]))
+    elif names:  # the others find stored rows by their first column
         wanted.append((target, names[0]))
     for table, col in sorted(wanted):
         ident = hashlib.sha1(f"{table}.{col}".encode()).hexdigest()[:12]
