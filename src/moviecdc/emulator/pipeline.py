@@ -600,6 +600,7 @@ def _incremental(
 # rows of a table; looking up keys alone is cheap up to LOOKUP_KEYS of them.
 ROWS_PER_LOOKUP = 2_000
 LOOKUP_KEYS = 100_000
+ROWS_PER_KEY_DELETE = 200
 # Stand-ins for the versions a refresh reads between, so one compiled plan serves every
 # refresh with the same changed inputs; bound to the real versions as each one runs.
 _V0, _V1 = "9000000000000000001", "9000000000000000002"
@@ -661,7 +662,9 @@ def _replace_keyed(
     tt = engine.catalog.tracked.get(dt.key)
     cond = " AND ".join(f"k._mc_k{i} IS NOT DISTINCT FROM t.{streams.q(c)}" for i, c in enumerate(columns))
     delete = f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {keys} AS k WHERE {cond})"
-    con.execute(f"SET dynamic_or_filter_threshold = {LOOKUP_KEYS}")  # through the key column's index
+    size = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+    # through the key column's index, unless so many keys changed that reading the table is cheaper
+    con.execute(f"SET dynamic_or_filter_threshold = {max(50, int(size[0] if size else 0) // ROWS_PER_KEY_DELETE)}")
     if tt is not None:
         n_del = engine._log(tt, version, False, con.execute(delete + " RETURNING *"))
     else:
