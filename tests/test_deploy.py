@@ -105,6 +105,12 @@ def test_teardown_drops_everything_deploy_created(pipeline: LocalWarehouse) -> N
     for show in ("STREAMS", "TASKS", "DYNAMIC TABLES"):
         assert pipeline.execute(f"SHOW {show} IN SCHEMA {NS}").rows == []
     assert not pipeline.engine._table_exists(("CDC", "RAW_MOVIE_BOOKINGS"))
+    con = pipeline.engine.con  # nor any storage, change log, group state or index behind them
+    left = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_moviecdc' AND regexp_matches(table_name, '^(t[0-9]+|dt_)')"
+    ).fetchall()
+    assert left == []
+    assert con.execute("SELECT count(*) FROM duckdb_indexes()").fetchone() == (0,)
     deploy(pipeline, scripts())  # and it can be deployed again from scratch
 
 

@@ -23,8 +23,8 @@ _RANK = {OK: 0, WARN: 1, FAIL: 2}
 SOURCE = "raw_movie_bookings"
 EVENTS = "movie_booking_cdc_events"
 LOCAL_NOTES = (
-    "local engine: dynamic tables are refreshed by full recompute (REFRESH_ACTION FULL);"
-    " refresh_mode shows what Snowflake would choose",
+    "local engine: an incremental table refreshes FULL after a batch larger than a quarter of its inputs,"
+    " a change to a table it joins to, or a replaced input (docs/incremental-refresh.md)",
     "local engine: tasks and refreshes run only while `moviecdc run` is running (or once with `moviecdc run --once`)",
 )
 
