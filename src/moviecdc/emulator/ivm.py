@@ -16,9 +16,17 @@ Every supported operator has an exact rule:
 * GROUP BY with other aggregates, and SELECT DISTINCT: the groups the changes touch are
   recomputed before (-1) and after (+1).
 
-The root delta is netted per distinct row and applied to the table's storage. Anything
-else (a changed input on the other side of a join, a nested WITH, ...) is refused with the
-reason, which becomes ``refresh_mode_reason`` and a FULL refresh.
+The root delta is netted per distinct row and applied to the table's storage (see
+``pipeline._apply_net``). A query whose rows each come from one window partition and
+carry its key (projections, filters and joins over the window) is *keyed*: a refresh
+replaces the stored rows of the touched keys with the query's rows for them now, with no
+"before" side at all (``Compiler.keyed``).
+
+A query with any other operator (LIMIT, EXCEPT, a RIGHT join, a nested WITH, ...) is
+refused with the reason (``NotIncremental``): error 002711 for REFRESH_MODE = INCREMENTAL,
+FULL with that ``refresh_mode_reason`` for AUTO. Changes that a maintainable query still
+cannot take incrementally (to a table on the joined side) raise ``NeedsFull``: that
+refresh is FULL.
 """
 
 from __future__ import annotations
@@ -363,6 +371,10 @@ class Compiler:
             self.states[id(block)] = GroupState(state_table(self.dt_key, i), keys, sums, counts)
 
     # --------------------------------------------------------------- helpers
+    def reset(self) -> None:
+        """Forget the statements and placeholders of the last plan (rendered text is kept)."""
+        self.prelude, self._tmp, self._holes = [], 0, {}
+
     def temp(self, sql: str) -> str:
         self._tmp += 1
         name = f"_mc_ivm_{self._tmp}"

@@ -635,7 +635,7 @@ def _delta_plan(engine: Engine, comp: ivm.Compiler, dt: DynamicTableState, chang
             cat.tracked[k], int(_V0), int(_V1), alias, cond, temp, used
         ),
     )
-    comp.prelude, comp._tmp, comp._holes = [], 0, {}
+    comp.reset()
     plan: DeltaPlan | None
     shape = comp.keyed() if not dt.columns else None  # named columns would rename the keys
     try:
@@ -778,6 +778,7 @@ def _recompute(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler | None,
     qn = ", ".join(streams.q(c) for c in names)
     try:
         if comp is not None:
+            comp.reset()
             _ensure_indexes(engine, dt, comp)
             for block, st in ((b, comp.states[id(b)]) for b in comp.group_blocks()):
                 con.execute(f"CREATE OR REPLACE TABLE {st.table} AS {comp.state_sql(block, st, None, delta=False)}")
