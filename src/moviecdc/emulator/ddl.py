@@ -10,6 +10,7 @@ as the user's original text, sliced by token offsets. Grammar: reference section
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlglot.tokens import Token, TokenType
@@ -286,6 +287,10 @@ class _Parser:
         return False
 
 
+_HEAD = re.compile(r"\s*([A-Za-z_]+)\b")
+_CDC_HEADS = {"CREATE", "ALTER", "EXECUTE", "DROP", "SHOW", "DESCRIBE", "DESC"}
+
+
 def parse_cdc(sql: str) -> CdcStatement | None:
     """Parse ``sql`` if it is a stream/task/dynamic-table/SHOW statement.
 
@@ -298,6 +303,9 @@ def parse_cdc(sql: str) -> CdcStatement | None:
     Raises:
         SqlError: it is one of these statements but malformed.
     """
+    head = _HEAD.match(sql)
+    if head is not None and head.group(1).upper() not in _CDC_HEADS:
+        return None  # ordinary DML or a query: spare tokenizing a possibly long statement
     p = _Parser(sql)
     w0 = p.word()
     if w0 == "CREATE":

@@ -20,11 +20,14 @@ from typing import Protocol
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from moviecdc.errors import SqlError, UnsupportedSqlError
 from moviecdc.sqlsplit import tokenize
+
+_SNOWFLAKE = Snowflake()
 
 # sqlglot warns on stderr when it falls back to a raw command; the engine reports
 # unsupported statements itself, in one line.
@@ -68,12 +71,20 @@ class Context:
 def parse(sql: str) -> exp.Expr:
     """Parse one Snowflake statement, with ``?`` turned into parameter markers.
 
+    The statement is tokenized once; each ``?`` token becomes the marker
+    ``__mcdc_p<n>__`` that ``render`` turns back into a bound parameter.
+
     Raises:
         SqlError: the statement does not parse.
     """
-    marked = _mark_params(sql)
+    tokens = tokenize(sql)
+    n = 0
+    for i, tok in enumerate(tokens):
+        if tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
+            tokens[i] = Token(TokenType.VAR, f"__mcdc_p{n}__", tok.line, tok.col, tok.start, tok.end, tok.comments)
+            n += 1
     try:
-        parsed = sqlglot.parse(marked, read="snowflake")
+        parsed = _SNOWFLAKE.parser().parse(tokens, sql)
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
@@ -82,19 +93,6 @@ def parse(sql: str) -> exp.Expr:
     if len(statements) != 1:
         raise SqlError("expected exactly one statement", statement=sql)
     return statements[0]
-
-
-def _mark_params(sql: str) -> str:
-    toks = [t for t in tokenize(sql) if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
-    if not toks:
-        return sql
-    out, last = [], 0
-    for n, tok in enumerate(toks):
-        out.append(sql[last : tok.start])
-        out.append(f"__mcdc_p{n}__")
-        last = tok.end + 1
-    out.append(sql[last:])
-    return "".join(out)
 
 
 def render(expr: exp.Expr, ctx: Context, params: Sequence[object] | None) -> tuple[str, list[object]]:
