@@ -217,7 +217,16 @@ RULES: tuple[Rule, ...] = (
 
 
 def apply_rules(expr: exp.Expr, ctx: Context, rules: Sequence[Rule] = RULES) -> exp.Expr:
-    """Apply each rule to every node of ``expr`` (top-down), in order."""
-    for rule in rules:
-        expr = expr.transform(lambda node, r=rule: r(node, ctx), copy=False)  # type: ignore[misc]
-    return expr
+    """Apply the rules, in order, to every node of ``expr`` (top-down), in one walk.
+
+    A rule that replaces a node hands the replacement to the rules after it; what a rule
+    puts in place (a marker, a literal) has nothing inside for the rules to change, so
+    one walk gives what one walk per rule would.
+    """
+
+    def each(node: exp.Expr) -> exp.Expr:
+        for rule in rules:
+            node = rule(node, ctx)
+        return node
+
+    return expr.transform(each, copy=False)
