@@ -107,26 +107,20 @@ def state_table(dt_key: Key, index: int) -> str:
     return f'{SCHEMA}."dt_{digest}_g{index}"'
 
 
+def _clauses(select: exp.Select, clause: str) -> list[exp.Expr]:
+    """The SELECT list and one more clause (QUALIFY, HAVING) of a block."""
+    return [p for p in [*select.expressions, select.args.get(clause)] if p is not None]
+
+
 def _windows(select: exp.Select) -> list[exp.Window]:
-    found: list[exp.Window] = []
-    for part in [*select.expressions, select.args.get("qualify")]:
-        if part is None:
-            continue
-        for w in part.find_all(exp.Window):
-            if isinstance(w.this, exp.Expr):
-                found.append(w)
-    return found
+    found = (w for part in _clauses(select, "qualify") for w in part.find_all(exp.Window))
+    return [w for w in found if isinstance(w.this, exp.Expr)]
 
 
 def _aggregates(select: exp.Select) -> list[exp.AggFunc]:
-    found: list[exp.AggFunc] = []
-    for part in [*select.expressions, select.args.get("having")]:
-        if part is None:
-            continue
-        for agg in part.find_all(exp.AggFunc):
-            if agg.find_ancestor(exp.Window) is None:
-                found.append(agg)
-    return found
+    """Aggregate calls of a block, not counting those used as window functions."""
+    found = (a for part in _clauses(select, "having") for a in part.find_all(exp.AggFunc))
+    return [a for a in found if a.find_ancestor(exp.Window) is None]
 
 
 def _passes(select: exp.Select, name: str) -> str | None:
