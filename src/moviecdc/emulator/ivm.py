@@ -149,6 +149,12 @@ def _passes(select: exp.Select, name: str) -> str | None:
     return None
 
 
+def _among(keys: list[exp.Expr], aff: str) -> str:
+    """Condition: the row's ``keys`` are a row of the touched-keys table ``aff`` (NULL-safe)."""
+    cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(k)})" for i, k in enumerate(keys))
+    return f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})"
+
+
 def _columns_used(select: exp.Select) -> set[str] | None:
     """Lower-cased names of the columns a block reads, or None when it reads ``*``."""
     if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star) for e in select.expressions):
@@ -508,17 +514,9 @@ class Compiler:
         key = self.resolve(main)
         if key not in env.changed:
             return None
-        alias = q(_alias(main))
-        keys = ", ".join(f"{_sql(p)} AS _mc_k{i}" for i, p in enumerate(shape.parts))
-        aff = self.temp(f"SELECT DISTINCT {keys} FROM ({env.delta(key)}) AS {alias}")
-        cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(p)})" for i, p in enumerate(shape.parts))
-        now, _ = env.restricted(
-            key,
-            _alias(main),
-            f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})",
-            self.temp,
-            _columns_used(shape.window),
-        )
+        parts: list[exp.Expr] = list(shape.parts)
+        aff = self._touched(parts, main, env.delta(key))
+        now, _ = env.restricted(key, _alias(main), _among(parts, aff), self.temp, _columns_used(shape.window))
         window = self._replace_from(shape.window, now)
         window.set("order", None)
         self._replace = {id(shape.window): self.render(window, None)}
@@ -582,24 +580,25 @@ class Compiler:
         out.set("order", None)
         return self.render(out.select(exp.alias_(exp.Literal.number(sign), SIGN), copy=False), None)
 
+    def _touched(self, keys: list[exp.Expr], main: exp.Expr, d_main: str) -> str:
+        """A temp table of the distinct ``keys`` (as _mc_k0, ...) of the rows in ``d_main``."""
+        cols = ", ".join(f"{_sql(k)} AS _mc_k{i}" for i, k in enumerate(keys))
+        return self.temp(f"SELECT DISTINCT {cols} FROM ({d_main}) AS {q(_alias(main))}")
+
     def _restricted(self, select: exp.Select, rel_sql: str, keys: list[exp.Expr], aff: str) -> exp.Select:
         """``select`` over ``rel_sql`` restricted to rows whose ``keys`` are in table ``aff``."""
         main, _ = _from_items(select)
         assert main is not None
         alias = q(_alias(main))
-        cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(k)})" for i, k in enumerate(keys))
-        wrapped = f"SELECT {alias}.* FROM ({rel_sql}) AS {alias} WHERE EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})"
+        wrapped = f"SELECT {alias}.* FROM ({rel_sql}) AS {alias} WHERE {_among(keys, aff)}"
         return self._replace_from(select, wrapped)
 
     def _window_delta(self, select: exp.Select, main: exp.Expr, d_main: str, env: Inputs) -> str:
         parts = self._partition(select, _windows(select))
-        alias = q(_alias(main))
-        keys = ", ".join(f"{_sql(p)} AS _mc_k{i}" for i, p in enumerate(parts))
-        aff = self.temp(f"SELECT DISTINCT {keys} FROM ({d_main}) AS {alias}")
+        aff = self._touched(parts, main, d_main)
         if isinstance(main, exp.Table) and self._cte(main) is None and env.restricted is not None:
             # a base table: its touched partitions, now and before, from one read of it
-            cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(p)})" for i, p in enumerate(parts))
-            cond = f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})"
+            cond = _among(parts, aff)
             now, before = env.restricted(self.resolve(main), _alias(main), cond, self.temp, _columns_used(select))
             new = self._signed(self._replace_from(select, now), 1)
             old = self._signed(self._replace_from(select, before), -1)
@@ -636,8 +635,7 @@ class Compiler:
 
     @staticmethod
     def _restricted_where(select: exp.Select, keys: list[exp.Expr], aff: str) -> exp.Select:
-        cond = " AND ".join(f"_k._mc_k{i} IS NOT DISTINCT FROM ({_sql(k)})" for i, k in enumerate(keys))
-        return select.copy().where(f"EXISTS (SELECT 1 FROM {aff} AS _k WHERE {cond})", dialect="duckdb")
+        return select.copy().where(_among(keys, aff), dialect="duckdb")
 
     # ---------------------------------------------------------- group state
     def state_sql(self, select: exp.Select, st: GroupState, rel_sql: str | None, *, delta: bool) -> str:
