@@ -10,6 +10,7 @@ UNION ALL, a dynamic table over another), and the pipeline's own two tables.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from datetime import UTC, datetime
 
 import pytest
@@ -46,7 +47,12 @@ SHAPES = {
         "WITH c AS (SELECT g, SUM(v) AS s FROM t GROUP BY g) SELECT c.g, c.s, r.label FROM c LEFT JOIN r ON r.g = c.g"
     ),
 }
-STACKED = {"on_dt": "SELECT g, SUM(v2) AS s2, COUNT(*) AS n FROM proj GROUP BY g"}
+STACKED = {
+    "on_dt": "SELECT g, SUM(v2) AS s2, COUNT(*) AS n FROM proj GROUP BY g",
+    # read a keyed table, whose change log keeps only the columns its readers name
+    "on_keyed": "SELECT g, SUM(v) AS s, COUNT(*) AS n FROM latest GROUP BY g",
+    "window_on_keyed": "SELECT k, g, LAG(v) OVER (PARTITION BY g ORDER BY k, v) AS prev FROM latest",
+}
 
 keys = st.integers(1, 6)  # NULL keys come from inserts below
 groups = st.sampled_from(["a", "b", "c", None])
@@ -110,8 +116,7 @@ def _apply(eng: Engine, op: tuple[str, int, str | None, int | None, str | None])
     elif kind == "relabel":
         eng.execute(f"UPDATE r SET label = 'L{k}' WHERE g = {_lit(g)}")
     else:
-        eng.execute("ALTER DYNAMIC TABLE on_dt REFRESH")
-        for name in SHAPES:
+        for name in [*STACKED, *SHAPES]:
             eng.execute(f"ALTER DYNAMIC TABLE {name} REFRESH")
 
 
@@ -291,3 +296,25 @@ def test_a_stream_on_an_incremental_dynamic_table_sees_its_changes(shapes: Engin
     assert rows == [("a", 1, "DELETE"), ("a", 9, "INSERT")]
     eng.execute("DROP DYNAMIC TABLE agg")
     assert eng.execute("SHOW STREAMS LIKE 'AGG_CHANGES'").dicts()[0]["stale"] == "true"
+
+
+def before_images(eng: Engine, table: str) -> list[tuple]:
+    tt = eng.catalog.tracked[("S", table.upper())]
+    return eng.con.execute(f"SELECT k, g, v, d FROM {tt.log} WHERE NOT _is_insert ORDER BY _version, k").fetchall()
+
+
+def test_a_keyed_tables_log_keeps_the_columns_its_readers_use_and_all_for_a_stream(shapes: Engine) -> None:
+    eng = shapes
+    eng.execute("UPDATE t SET v = 4, d = 9.90 WHERE k = 1")
+    eng.execute("ALTER DYNAMIC TABLE latest REFRESH")
+    # on_keyed and window_on_keyed read k, g and v of latest, never d
+    assert before_images(eng, "latest") == [(1, "a", 1, None)]
+    eng.execute("CREATE STREAM latest_changes ON DYNAMIC TABLE latest")
+    eng.execute("UPDATE t SET v = 6 WHERE k = 1")
+    eng.execute("ALTER DYNAMIC TABLE latest REFRESH")
+    assert before_images(eng, "latest")[-1] == (1, "a", 4, Decimal("9.90"))
+    rows = eng.execute('SELECT k, v, d, "METADATA$ACTION" FROM latest_changes ORDER BY 4').rows
+    assert rows == [(1, 4, Decimal("9.90"), "DELETE"), (1, 6, Decimal("9.90"), "INSERT")]
+    for name in STACKED:
+        eng.execute(f"ALTER DYNAMIC TABLE {name} REFRESH")
+        assert differences(eng, name, STACKED[name]) == 0, name

@@ -732,6 +732,17 @@ class Engine:
         """Rows as they were before the statement, with their values (deletes, updates)."""
         self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {relation}")
 
+    def _log_images(self, tt: TrackedTable, version: int, relation: str, columns: list[str] | None) -> int:
+        """Log the before-images in ``relation`` (``_row_id`` and ``columns``; None: all);
+        returns how many. Columns left out are NULL in the log."""
+        faults.hit("capture.between")
+        cols = ", ".join(streams.q(c) for c in (tt.columns if columns is None else columns))
+        row = self.con.execute(
+            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id{', ' if cols else ''}{cols})"
+            f" SELECT {int(version)}, FALSE, _row_id{', ' if cols else ''}{cols} FROM {relation}"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def _log_inserts(self, tt: TrackedTable, version: int, relation: str) -> None:
         """Rows as they are after the statement: only their ids (the values are in the table)."""
         self.con.execute(

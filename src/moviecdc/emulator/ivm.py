@@ -335,6 +335,36 @@ class Compiler:
                     found.add((self.resolve(main), parts[0].name))
         return found
 
+    def columns_read(self, key: Key) -> set[str] | None:
+        """Lower-cased names of the columns of input ``key`` the query may read, or None
+        when it may read any of them.
+
+        Only a block that names the table in FROM or JOIN can read its columns; other
+        blocks see them through that block's SELECT list. So it is every column named in
+        those blocks, unless one selects ``*`` or joins NATURAL or USING.
+        """
+        names: set[str] = set()
+        for node in [self.root, *self.ctes.values()]:
+            for select in node.find_all(exp.Select):
+                main, joins = _from_items(select)
+                items = [main, *(j.this for j in joins)]
+                if not any(
+                    isinstance(t, exp.Table) and self._cte(t) is None and self.resolve(t) == key for t in items
+                ):
+                    continue
+                for n in select.walk():
+                    if isinstance(n, exp.Star) and isinstance(n.parent, exp.Count):
+                        continue  # COUNT(*) reads no column
+                    if isinstance(n, exp.Star) or (isinstance(n, exp.Column) and n.is_star):
+                        return None
+                    if isinstance(n, exp.Join) and (
+                        n.args.get("using") or str(n.args.get("method") or "").upper() == "NATURAL"
+                    ):
+                        return None
+                    if isinstance(n, exp.Column):
+                        names.add(n.name.lower())
+        return names
+
     def group_blocks(self) -> list[exp.Select]:
         """Additive GROUP BY blocks, in a stable order (their state tables are numbered by it)."""
         out: list[exp.Select] = []

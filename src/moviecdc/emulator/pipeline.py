@@ -598,7 +598,7 @@ def _incremental(
 
 # An index lookup of one key, fetching its row, costs about as much as reading this many
 # rows of a table; looking up keys alone is cheap up to LOOKUP_KEYS of them.
-ROWS_PER_LOOKUP = 2_000
+ROWS_PER_LOOKUP = 200
 LOOKUP_KEYS = 100_000
 ROWS_PER_KEY_DELETE = 200
 # Stand-ins for the versions a refresh reads between, so one compiled plan serves every
@@ -666,7 +666,18 @@ def _replace_keyed(
     # through the key column's index, unless so many keys changed that reading the table is cheaper
     con.execute(f"SET dynamic_or_filter_threshold = {max(50, int(size[0] if size else 0) // ROWS_PER_KEY_DELETE)}")
     if tt is not None:
-        n_del = engine._log(tt, version, False, con.execute(delete + " RETURNING *"))
+        # the before-images, with only the columns readers use: fetching a column of rows
+        # spread over the table costs about as much as the delete (DELETE ... RETURNING
+        # fetches them all)
+        logged = log_columns(engine, dt.key)
+        picked = ", ".join(streams.q(c) for c in (tt.columns if logged is None else logged))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _mc_gone AS SELECT rowid AS _mc_rid, _row_id{', ' if picked else ''}{picked}"
+            f" FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {keys} AS k WHERE {cond})"
+        )
+        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT _mc_rid FROM _mc_gone)")
+        n_del = engine._log_images(tt, version, "_mc_gone", logged)
+        con.execute("DROP TABLE _mc_gone")
     else:
         row = con.execute(delete).fetchone()
         n_del = int(row[0]) if row else 0
@@ -681,6 +692,34 @@ def _replace_keyed(
     if n_ins or n_del:
         engine.catalog.set_version(dt.key, version, engine.now())
     return {"numInsertedRows": n_ins, "numDeletedRows": n_del}
+
+
+def log_columns(engine: Engine, key: Key) -> list[str] | None:
+    """The columns a dynamic table's change log must hold in its before-images: those its
+    readers use. None: all of them (a stream reads it, or a reader may read any column).
+
+    A reader created later starts from a full refresh (a stream from its creation), so it
+    never reads entries logged before it existed.
+    """
+    cat = engine.catalog
+    if any((st.source_schema, st.source_name) == key for st in cat.streams.values()):
+        return None
+    used: set[str] = set()
+    for dt in list(cat.dynamic_tables.values()):
+        if dt.refresh_mode != "INCREMENTAL" or list(key) not in dt.inputs:
+            continue
+        try:
+            comp = compiler(engine, dt)
+        except (ivm.NotIncremental, SqlError):
+            continue  # refreshed in full: reads no log
+        if key not in comp.delta_inputs():
+            continue
+        cols = comp.columns_read(key)
+        if cols is None:
+            return None
+        used |= cols
+    tt = cat.tracked[key]
+    return [c for c in tt.columns if c.lower() in used]
 
 
 def _ensure_indexes(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler) -> None:
