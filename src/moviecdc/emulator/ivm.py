@@ -213,7 +213,7 @@ class Compiler:
         self._tmp = 0
         # (changed input, its log) pairs -> (setup statements, delta query, temp count);
         # None: such changes need a full refresh
-        self.plans: dict[frozenset[tuple[Key, int]], Any] = {}
+        self.plans: dict[object, Any] = {}
         self._check(self.root)
 
     # ------------------------------------------------------------- structure
@@ -531,9 +531,49 @@ class Compiler:
             outputs.append(name)
         return Keyed(window, parts, outputs)  # type: ignore[arg-type]
 
-    def keyed_delta(self, env: Inputs, shape: Keyed) -> tuple[str, str] | None:
+    def first_per_key(self) -> tuple[Key, str, bool] | None:
+        """For a keyed query whose window block keeps the first row of each partition
+        (``QUALIFY ROW_NUMBER() OVER (PARTITION BY ... ORDER BY c ...) = 1``, or RANK,
+        DENSE_RANK, and no WHERE): (its table, the column ``c`` it orders by first, whether
+        descending). None for any other shape.
+
+        When new rows are the only changes and each sorts first on ``c`` against every
+        older row, the first row of each touched partition is among the new rows: a
+        refresh reads only them (``keyed_delta(..., newest_only=True)``).
+        """
+        shape = self.keyed()
+        if shape is None:
+            return None
+        window = shape.window
+        main = _from_items(window)[0]
+        cond = window.args.get("qualify")
+        if window.args.get("where") is not None or cond is None or not isinstance(main, exp.Table):
+            return None
+        eq = cond.this
+        if not isinstance(eq, exp.EQ):
+            return None
+        win, one = (eq.this, eq.expression) if isinstance(eq.this, exp.Window) else (eq.expression, eq.this)
+        if not (isinstance(win, exp.Window) and isinstance(one, exp.Literal) and one.this == "1"):
+            return None
+        if not isinstance(win.this, exp.RowNumber | exp.Rank | exp.DenseRank) or win.this.expressions:
+            return None
+        if any(w is not win for w in _windows(window)):
+            return None  # another window function reads the older rows
+        order = win.args.get("order")
+        first = order.expressions[0] if order is not None and order.expressions else None
+        if not isinstance(first, exp.Ordered) or not isinstance(first.this, exp.Column):
+            return None
+        col = first.this
+        if col.table and col.table.lower() != _alias(main).lower():
+            return None
+        return self.resolve(main), col.name, bool(first.args.get("desc"))
+
+    def keyed_delta(self, env: Inputs, shape: Keyed, *, newest_only: bool = False) -> tuple[str, str] | None:
         """For a keyed query: (table of the touched keys, the query's rows for those keys now),
-        or None when its input did not change."""
+        or None when its input did not change.
+
+        ``newest_only``: the caller checked the condition of ``first_per_key``, so the
+        rows now come from the new rows alone, without reading the table."""
         for node in self._relations(self.root, joins=False):
             if isinstance(node, exp.Select):
                 for j in _from_items(node)[1]:
@@ -545,8 +585,13 @@ class Compiler:
         if key not in env.changed:
             return None
         parts: list[exp.Expr] = list(shape.parts)
-        aff = self._touched(parts, main, env.delta(key))
-        now, _ = env.restricted(key, _alias(main), _among(parts, aff), self.temp, _columns_used(shape.window))
+        if newest_only:
+            new_rows = self.temp(env.delta(key))
+            aff = self._touched(parts, main, f"SELECT * FROM {new_rows}")
+            now = f"SELECT * EXCLUDE ({SIGN}) FROM {new_rows}"
+        else:
+            aff = self._touched(parts, main, env.delta(key))
+            now, _ = env.restricted(key, _alias(main), _among(parts, aff), self.temp, _columns_used(shape.window))
         window = self._replace_from(shape.window, now)
         window.set("order", None)
         self._replace = {id(shape.window): self.render(window, None)}

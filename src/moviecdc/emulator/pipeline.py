@@ -20,7 +20,7 @@ import duckdb
 
 from moviecdc.emulator import faults, history, ivm, streams
 from moviecdc.emulator import translate as tr
-from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState
+from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState, TrackedTable
 from moviecdc.emulator.schedule import parse_schedule
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.sqlsplit import split_statements
@@ -535,6 +535,7 @@ def _incremental(
     changed: set[Key] = set()
     logged = comp.delta_inputs()
     entries = rows = 0
+    inserts_only: set[Key] = set()  # inputs whose changes are all inserts
     for name, v in versions.items():
         if dt.input_versions.get(name) == v:
             continue
@@ -550,14 +551,23 @@ def _incremental(
         if tt.tracked_since > dt.refresh_version:
             return None  # the change log does not reach back to the last refresh
         row = engine.con.execute(
-            f"SELECT ({streams.log_entries_sql(tt, dt.refresh_version, read_at)}), (SELECT count(*) FROM {tt.phys})"
+            f"SELECT *, (SELECT count(*) FROM {tt.phys}) FROM ({streams.log_entries_sql(tt, dt.refresh_version, read_at)})"
         ).fetchone()
-        entries += int(row[0]) if row else 0
-        rows += int(row[1]) if row else 0
+        assert row is not None
+        entries += int(row[0])
+        rows += int(row[2])
+        if not row[1]:
+            inserts_only.add(key)
     if entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
         return None
     _ensure_indexes(engine, dt, comp)
-    plan = _delta_plan(engine, comp, dt, frozenset(changed))
+    first = comp.first_per_key() if not dt.columns else None
+    newest = (
+        first is not None
+        and first[0] in inserts_only
+        and _sorts_first(engine, cat.tracked[first[0]], first[1], first[2], dt.refresh_version, read_at)
+    )
+    plan = _delta_plan(engine, comp, dt, frozenset(changed), frozenset(inserts_only), newest)
     if plan is None:
         return None
     marks = {_V0: str(int(dt.refresh_version)), _V1: str(int(read_at))}
@@ -618,21 +628,54 @@ class DeltaPlan:
     rows: str | None = None  # ... and the table's rows for those keys now
 
 
-def _delta_plan(engine: Engine, comp: ivm.Compiler, dt: DynamicTableState, changed: frozenset[Key]) -> DeltaPlan | None:
+def _sorts_first(engine: Engine, tt: TrackedTable, column: str, desc: bool, v0: int, v1: int) -> bool:
+    """Whether each row inserted between the versions sorts before every older row of the
+    table on ``column`` (descending or not), with no NULL anywhere in it.
+
+    Rows inserted with an increasing timestamp do; the older side is checked through
+    the column's min/max statistics, so this reads little more than the new rows.
+    """
+    ids = f"SELECT _row_id FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    c = streams.q(column)
+    con = engine.con
+    row = con.execute(f"SELECT min({c}), max({c}), count(*) - count({c}) FROM {tt.phys} WHERE _row_id IN ({ids})").fetchone()
+    if row is None or row[0] is None or row[2]:
+        return False
+    bound, op = (row[0], ">=") if desc else (row[1], "<=")
+    older = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {tt.phys} WHERE {c} IS NULL),"
+        f" EXISTS (SELECT 1 FROM {tt.phys} WHERE {c} {op} ? AND _row_id NOT IN ({ids}))",
+        [bound],
+    ).fetchone()
+    return older is not None and not older[0] and not older[1]
+
+
+def _delta_plan(
+    engine: Engine,
+    comp: ivm.Compiler,
+    dt: DynamicTableState,
+    changed: frozenset[Key],
+    inserts: frozenset[Key],
+    newest: bool = False,
+) -> DeltaPlan | None:
     """How to refresh ``dt`` from the changes of ``changed`` (cached per compiler).
 
+    ``inserts`` are the changed inputs whose changes are all inserts (an append-only
+    events table): their change sets are read more simply. ``newest``: a keyed table
+    keeping the first row per key whose new rows all sort first (``_sorts_first``).
     None when such changes need a full refresh.
     """
     cat = engine.catalog
-    cache_key = frozenset((k, cat.tracked[k].tid) for k in changed)  # a re-created input gets a new log
+    # a re-created input gets a new log
+    cache_key = (frozenset((k, cat.tracked[k].tid, k in inserts) for k in changed), newest)
     if cache_key in comp.plans:
         return comp.plans[cache_key]
     env = ivm.Inputs(
         changed=set(changed),
-        delta=lambda k: streams.delta_sql(cat.tracked[k], int(_V0), int(_V1)),
-        old=lambda k: streams.old_state_sql(cat.tracked[k], int(_V0), int(_V1)),
+        delta=lambda k: streams.delta_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts),
+        old=lambda k: streams.old_state_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts),
         restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
-            cat.tracked[k], int(_V0), int(_V1), alias, cond, temp, used
+            cat.tracked[k], int(_V0), int(_V1), alias, cond, temp, used, inserts_only=k in inserts
         ),
     )
     comp.reset()
@@ -640,7 +683,7 @@ def _delta_plan(engine: Engine, comp: ivm.Compiler, dt: DynamicTableState, chang
     shape = comp.keyed() if not dt.columns else None  # named columns would rename the keys
     try:
         if shape is not None:
-            keyed = comp.keyed_delta(env, shape)
+            keyed = comp.keyed_delta(env, shape, newest_only=newest)
             plan = DeltaPlan(list(comp.prelude), comp._tmp)
             if keyed is not None:
                 plan.keys, plan.rows, plan.key_columns = keyed[0], keyed[1], shape.outputs

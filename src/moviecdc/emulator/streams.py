@@ -154,24 +154,36 @@ def physical_ddl(table_ddl: str, tt: TrackedTable) -> tuple[str, list[str], list
     return create.sql(dialect="duckdb"), columns, insertable
 
 
-def delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign") -> str:
-    """The net change set as a signed multiset: before-images -1, after-images +1."""
+def _inserted_ids(tt: TrackedTable, v0: int, v1: int) -> str:
+    return f"SELECT _row_id FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+
+
+def delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign", *, inserts_only: bool = False) -> str:
+    """The net change set as a signed multiset: before-images -1, after-images +1.
+
+    ``inserts_only``: the caller knows the log holds only inserts between the versions
+    (and ``v1`` is the current version), so the change set is those rows as they are now.
+    """
     cols = ", ".join(q(c) for c in tt.columns)
+    if inserts_only:
+        return f"SELECT {cols}, 1 AS {sign} FROM {tt.phys} WHERE _row_id IN ({_inserted_ids(tt, v0, v1)})"
     return (
         f"SELECT {cols}, CASE WHEN \"METADATA$ACTION\" = 'INSERT' THEN 1 ELSE -1 END AS {sign}"
         f" FROM ({change_set_sql(tt, v0, v1)})"
     )
 
 
-def old_state_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+def old_state_sql(tt: TrackedTable, v0: int, v1: int, *, inserts_only: bool = False) -> str:
     """The table as it was at version ``v0``, read at ``v1`` (the current version).
 
     Rows the log does not mention in between are as they are now; a row it does
     mention existed at ``v0`` exactly when its first entry is a before-image, which
-    holds its values.
+    holds its values. With ``inserts_only`` (see ``delta_sql``) it is the rows not inserted since.
     """
     v0, v1 = int(v0), int(v1)
     cols = ", ".join(q(c) for c in tt.columns)
+    if inserts_only:
+        return f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN ({_inserted_ids(tt, v0, v1)})"
     window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
     return (
         f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
@@ -181,7 +193,11 @@ def old_state_sql(tt: TrackedTable, v0: int, v1: int) -> str:
 
 
 def log_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:
-    return f"SELECT count(*) FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    """Two counts: the log's entries between the versions, and how many are not inserts."""
+    return (
+        f"SELECT count(*), count(*) FILTER (WHERE NOT _is_insert) FROM {tt.log}"
+        f" WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    )
 
 
 def restricted_states(
@@ -192,6 +208,8 @@ def restricted_states(
     cond: str,
     temp: Callable[[str], str],
     used: set[str] | None = None,
+    *,
+    inserts_only: bool = False,
 ) -> tuple[str, str]:
     """The rows meeting ``cond`` now and as they were at ``v0``, reading the table once.
 
@@ -208,8 +226,7 @@ def restricted_states(
     firsts = (
         f"SELECT * FROM ({window}) QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
     )
-    before = (
-        f"SELECT {cols} FROM {rows} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
-        f" UNION ALL SELECT {cols} FROM ({firsts}) AS {a} WHERE NOT {a}._is_insert AND {cond}"
-    )
+    before = f"SELECT {cols} FROM {rows} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
+    if not inserts_only:  # (see delta_sql)
+        before += f" UNION ALL SELECT {cols} FROM ({firsts}) AS {a} WHERE NOT {a}._is_insert AND {cond}"
     return now, before
