@@ -81,12 +81,14 @@ class GroupState:
 
 @dataclass
 class Keyed:
-    """A query whose rows each come from one partition of a window over a base table,
-    and carry that partition's key: a refresh replaces the rows of the touched keys."""
+    """A query whose rows each come from one partition of a window over a base table, or
+    one group of an additive GROUP BY, and carry its key: a refresh replaces the rows of
+    the touched keys."""
 
-    window: exp.Select
-    parts: list[exp.Column]  # the PARTITION BY columns, of the window's FROM table
+    window: exp.Select  # the window block (or the GROUP BY block)
+    parts: list[exp.Column]  # the PARTITION BY (GROUP BY) columns, of the block's FROM
     outputs: list[str]  # the query's output column holding each of them
+    grouped: bool = False  # keyed by the groups of an additive GROUP BY
 
 
 @dataclass
@@ -497,6 +499,8 @@ class Compiler:
         while True:
             if not isinstance(node, exp.Select) or node.args.get("distinct"):
                 return None
+            if id(node) in self.states:
+                return self._group_keyed(node, chain)
             if _aggregates(node) or node.args.get("group"):
                 return None
             main, _ = _from_items(node)
@@ -517,11 +521,26 @@ class Compiler:
         if not isinstance(main, exp.Table) or self._cte(main) is not None:
             return None
         parts = self._partition(window, _windows(window))
+        outputs = self._key_outputs(window, parts, chain)
+        return Keyed(window, parts, outputs) if outputs is not None else None  # type: ignore[arg-type]
+
+    def _group_keyed(self, block: exp.Select, chain: list[exp.Select]) -> Keyed | None:
+        group = block.args.get("group")
+        parts = list(group.expressions) if group is not None else []
+        if not parts:
+            return None  # a global aggregate: one row, nothing to key by
+        outputs = self._key_outputs(block, parts, chain)
+        return Keyed(block, parts, outputs, grouped=True) if outputs is not None else None  # type: ignore[arg-type]
+
+    @staticmethod
+    def _key_outputs(block: exp.Select, parts: list[exp.Expr], chain: list[exp.Select]) -> list[str] | None:
+        """The query's output columns holding the key columns ``parts`` of ``block``
+        unchanged through the ``chain`` of blocks above it; None if one is not passed up."""
         if not all(isinstance(p, exp.Column) for p in parts):
             return None
         outputs: list[str] = []
         for p in parts:
-            name: str | None = _passes(window, p.name)
+            name: str | None = _passes(block, p.name)
             for select in reversed(chain):
                 if name is None:
                     break
@@ -529,7 +548,7 @@ class Compiler:
             if name is None:
                 return None
             outputs.append(name)
-        return Keyed(window, parts, outputs)  # type: ignore[arg-type]
+        return outputs
 
     def first_per_key(self) -> tuple[Key, str, bool] | None:
         """For a keyed query whose window block keeps the first row of each partition
@@ -542,7 +561,7 @@ class Compiler:
         refresh reads only them (``keyed_delta(..., newest_only=True)``).
         """
         shape = self.keyed()
-        if shape is None:
+        if shape is None or shape.grouped:
             return None
         window = shape.window
         main = _from_items(window)[0]
@@ -579,6 +598,8 @@ class Compiler:
                 for j in _from_items(node)[1]:
                     if self.delta(j.this, env) is not None:
                         raise NeedsFull("an input joined to the FROM table changed")
+        if shape.grouped:
+            return self._group_keyed_delta(env, shape)
         main = _from_items(shape.window)[0]
         assert isinstance(main, exp.Table) and env.restricted is not None
         key = self.resolve(main)
@@ -595,6 +616,25 @@ class Compiler:
         window = self._replace_from(shape.window, now)
         window.set("order", None)
         self._replace = {id(shape.window): self.render(window, None)}
+        try:
+            rows = self.render(self.root, None)
+        finally:
+            self._replace = {}
+        return aff, rows
+
+    def _group_keyed_delta(self, env: Inputs, shape: Keyed) -> tuple[str, str] | None:
+        """Keyed by an additive GROUP BY: its state is brought up to date from its input's
+        delta, and the touched groups are the keys."""
+        block = shape.window
+        main = _from_items(block)[0]
+        assert main is not None
+        d_main = self.delta(main, env)
+        if d_main is None:
+            return None
+        dgroups, _, after = self._merge_state(block, d_main, self.states[id(block)])
+        keys = ", ".join(f"_g{i} AS _mc_k{i}" for i in range(len(shape.parts)))
+        aff = self.temp(f"SELECT {keys} FROM {dgroups}")
+        self._replace = {id(block): self.from_state(block, after)}
         try:
             rows = self.render(self.root, None)
         finally:
@@ -779,6 +819,14 @@ class Compiler:
         return _sql(out)
 
     def _additive_delta(self, select: exp.Select, d_main: str, st: GroupState) -> str:
+        _, before, after = self._merge_state(select, d_main, st)
+        new = self.from_state(select, after)
+        old = self.from_state(select, before)
+        return f"SELECT *, 1 AS {SIGN} FROM ({new}) UNION ALL SELECT *, -1 AS {SIGN} FROM ({old})"
+
+    def _merge_state(self, select: exp.Select, d_main: str, st: GroupState) -> tuple[str, str, str]:
+        """Statements adding the block's input delta ``d_main`` to its state table; returns
+        the temp tables of the touched groups' delta, their state before, and after."""
         dgroups = self.temp(self.state_sql(select, st, d_main, delta=True))
         on = " AND ".join(f"s._g{i} IS NOT DISTINCT FROM d._g{i}" for i in range(len(st.keys))) or "TRUE"
         before = self.temp(f"SELECT s.* FROM {st.table} AS s SEMI JOIN {dgroups} AS d ON {on}")
@@ -794,9 +842,7 @@ class Compiler:
         else:
             self.prelude.append(f"DELETE FROM {st.table}")
             self.prelude.append(f"INSERT INTO {st.table} SELECT * FROM {after}")
-        new = self.from_state(select, after)
-        old = self.from_state(select, before)
-        return f"SELECT *, 1 AS {SIGN} FROM ({new}) UNION ALL SELECT *, -1 AS {SIGN} FROM ({old})"
+        return dgroups, before, after
 
 
 def _transform_top(node: exp.Expr, fn: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
