@@ -169,6 +169,20 @@ def _from_items(select: exp.Select) -> tuple[exp.Expr | None, list[exp.Join]]:
     return (frm.this if frm is not None else None), list(select.args.get("joins") or [])
 
 
+def _memo(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Cache a Compiler method's result per arguments: the query never changes."""
+
+    def wrapper(self: Compiler, *args: Any) -> Any:
+        key = (method.__name__, *args)
+        if key not in self._memo:
+            self._memo[key] = method(self, *args)
+        return self._memo[key]
+
+    wrapper.__doc__ = method.__doc__
+    wrapper.__name__ = method.__name__
+    return wrapper
+
+
 def _alias(item: exp.Expr) -> str:
     if isinstance(item, exp.Table | exp.Subquery) and item.alias:
         return item.alias
@@ -206,6 +220,7 @@ class Compiler:
         self._keyed: Keyed | None = None
         self._keyed_known = False
         self._rendered: dict[tuple[int, bool], str] = {}
+        self._memo: dict[tuple[object, ...], Any] = {}
         self.resolve = resolve
         self.columns = columns
         self.dt_key = dt_key
@@ -312,6 +327,7 @@ class Compiler:
                     yield from self._relations(item, joins=joins)
             yield node
 
+    @_memo
     def delta_inputs(self) -> set[Key]:
         """Base tables whose changes a refresh reads: those reached through FROM, not JOIN.
 
@@ -319,6 +335,7 @@ class Compiler:
         """
         return {self.resolve(t) for t in self._relations(self.root, joins=False) if isinstance(t, exp.Table)}
 
+    @_memo
     def lookup_columns(self) -> set[tuple[Key, str]]:
         """(base table, column) pairs a refresh looks rows up by: one-column window keys.
 
@@ -337,6 +354,7 @@ class Compiler:
                     found.add((self.resolve(main), parts[0].name))
         return found
 
+    @_memo
     def columns_read(self, key: Key) -> set[str] | None:
         """Lower-cased names of the columns of input ``key`` the query may read, or None
         when it may read any of them.
@@ -350,9 +368,7 @@ class Compiler:
             for select in node.find_all(exp.Select):
                 main, joins = _from_items(select)
                 items = [main, *(j.this for j in joins)]
-                if not any(
-                    isinstance(t, exp.Table) and self._cte(t) is None and self.resolve(t) == key for t in items
-                ):
+                if not any(isinstance(t, exp.Table) and self._cte(t) is None and self.resolve(t) == key for t in items):
                     continue
                 for n in select.walk():
                     if isinstance(n, exp.Star) and isinstance(n.parent, exp.Count):
@@ -550,6 +566,7 @@ class Compiler:
             outputs.append(name)
         return outputs
 
+    @_memo
     def first_per_key(self) -> tuple[Key, str, bool] | None:
         """For a keyed query whose window block keeps the first row of each partition
         (``QUALIFY ROW_NUMBER() OVER (PARTITION BY ... ORDER BY c ...) = 1``, or RANK,

@@ -550,9 +550,8 @@ def _incremental(
             return None
         if tt.tracked_since > dt.refresh_version:
             return None  # the change log does not reach back to the last refresh
-        row = engine.con.execute(
-            f"SELECT *, (SELECT count(*) FROM {tt.phys}) FROM ({streams.log_entries_sql(tt, dt.refresh_version, read_at)})"
-        ).fetchone()
+        counts = streams.log_entries_sql(tt, dt.refresh_version, read_at)
+        row = engine.con.execute(f"SELECT *, (SELECT count(*) FROM {tt.phys}) FROM ({counts})").fetchone()
         assert row is not None
         entries += int(row[0])
         rows += int(row[2])
@@ -638,7 +637,9 @@ def _sorts_first(engine: Engine, tt: TrackedTable, column: str, desc: bool, v0: 
     ids = f"SELECT _row_id FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
     c = streams.q(column)
     con = engine.con
-    row = con.execute(f"SELECT min({c}), max({c}), count(*) - count({c}) FROM {tt.phys} WHERE _row_id IN ({ids})").fetchone()
+    row = con.execute(
+        f"SELECT min({c}), max({c}), count(*) - count({c}) FROM {tt.phys} WHERE _row_id IN ({ids})"
+    ).fetchone()
     if row is None or row[0] is None or row[2]:
         return False
     bound, op = (row[0], ">=") if desc else (row[1], "<=")
