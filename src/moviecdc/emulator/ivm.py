@@ -648,7 +648,7 @@ class Compiler:
         d_main = self.delta(main, env)
         if d_main is None:
             return None
-        dgroups, _, after = self._merge_state(block, d_main, self.states[id(block)])
+        dgroups, _, after = self._merge_state(block, d_main, self.states[id(block)], keep_before=False)
         keys = ", ".join(f"_g{i} AS _mc_k{i}" for i in range(len(shape.parts)))
         aff = self.temp(f"SELECT {keys} FROM {dgroups}")
         self._replace = {id(block): self.from_state(block, after)}
@@ -841,12 +841,17 @@ class Compiler:
         old = self.from_state(select, before)
         return f"SELECT *, 1 AS {SIGN} FROM ({new}) UNION ALL SELECT *, -1 AS {SIGN} FROM ({old})"
 
-    def _merge_state(self, select: exp.Select, d_main: str, st: GroupState) -> tuple[str, str, str]:
+    def _merge_state(
+        self, select: exp.Select, d_main: str, st: GroupState, *, keep_before: bool = True
+    ) -> tuple[str, str, str]:
         """Statements adding the block's input delta ``d_main`` to its state table; returns
-        the temp tables of the touched groups' delta, their state before, and after."""
+        the temp tables of the touched groups' delta, their state before (unless not
+        ``keep_before``: then the state table itself, changed by then), and after."""
         dgroups = self.temp(self.state_sql(select, st, d_main, delta=True))
         on = " AND ".join(f"s._g{i} IS NOT DISTINCT FROM d._g{i}" for i in range(len(st.keys))) or "TRUE"
-        before = self.temp(f"SELECT s.* FROM {st.table} AS s SEMI JOIN {dgroups} AS d ON {on}")
+        before = st.table
+        if keep_before:
+            before = self.temp(f"SELECT s.* FROM {st.table} AS s SEMI JOIN {dgroups} AS d ON {on}")
         merged_cols = [f"d._g{i}" for i in range(len(st.keys))]
         for name, _ in [*st.sums, *st.counts]:
             merged_cols.append(f"COALESCE(b.{name}, 0) + COALESCE(d.{name}, 0) AS {name}")
