@@ -63,6 +63,9 @@ class TrackedTable:
     columns: list[str]  # every user column, in order (generated ones included)
     insert_columns: list[str]  # the columns an INSERT may name
     tracked_since: int = 0
+    # a dynamic table's log: the version since which insert entries carry the values
+    # (the columns its readers use) too; None: not yet
+    insert_images: int | None = None
 
     @property
     def phys(self) -> str:

@@ -523,6 +523,8 @@ class Engine:
         phys_ddl, columns, insertable = streams.physical_ddl(row[0], tt)
         tt.columns, tt.insert_columns = columns, insertable
         tt.tracked_since = self.version
+        if key in self.catalog.dynamic_tables:  # refreshes log what they insert with its values
+            tt.insert_images = self.version
         self.con.execute(phys_ddl)
         ins = ", ".join(streams.q(c) for c in insertable)
         self.con.execute(f"INSERT INTO {tt.phys} ({ins}) SELECT {ins} FROM {self._fq(key)}")
@@ -732,14 +734,17 @@ class Engine:
         """Rows as they were before the statement, with their values (deletes, updates)."""
         self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {relation}")
 
-    def _log_images(self, tt: TrackedTable, version: int, relation: str, columns: list[str] | None) -> int:
-        """Log the before-images in ``relation`` (``_row_id`` and ``columns``; None: all);
-        returns how many. Columns left out are NULL in the log."""
+    def _log_images(
+        self, tt: TrackedTable, version: int, relation: str, columns: list[str] | None, *, inserted: bool = False
+    ) -> int:
+        """Log the rows in ``relation`` (``_row_id`` and ``columns``; None: all) as before-images,
+        or with ``inserted`` as inserts with their values; returns how many. Columns left out
+        are NULL in the log."""
         faults.hit("capture.between")
-        cols = ", ".join(streams.q(c) for c in (tt.columns if columns is None else columns))
+        cols = "".join(", " + streams.q(c) for c in (tt.columns if columns is None else columns))
         row = self.con.execute(
-            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id{', ' if cols else ''}{cols})"
-            f" SELECT {int(version)}, FALSE, _row_id{', ' if cols else ''}{cols} FROM {relation}"
+            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id{cols})"
+            f" SELECT {int(version)}, {'TRUE' if inserted else 'FALSE'}, _row_id{cols} FROM {relation}"
         ).fetchone()
         return int(row[0]) if row else 0
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
+import uuid
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -566,7 +568,9 @@ def _incremental(
         and first[0] in inserts_only
         and _sorts_first(engine, cat.tracked[first[0]], first[1], first[2], dt.refresh_version, read_at)
     )
-    plan = _delta_plan(engine, comp, dt, frozenset(changed), frozenset(inserts_only), newest)
+    since = dt.refresh_version
+    images = frozenset(k for k in changed if k in cat.dynamic_tables and _images_since(cat.tracked[k], since))
+    plan = _delta_plan(engine, comp, dt, frozenset(changed), frozenset(inserts_only), newest, images)
     if plan is None:
         return None
     marks = {_V0: str(int(dt.refresh_version)), _V1: str(int(read_at))}
@@ -627,6 +631,11 @@ class DeltaPlan:
     rows: str | None = None  # ... and the table's rows for those keys now
 
 
+def _images_since(tt: TrackedTable, version: int) -> bool:
+    """Whether every insert the log holds after ``version`` carries its values."""
+    return tt.insert_images is not None and tt.insert_images <= version
+
+
 def _sorts_first(engine: Engine, tt: TrackedTable, column: str, desc: bool, v0: int, v1: int) -> bool:
     """Whether each row inserted between the versions sorts before every older row of the
     table on ``column`` (descending or not), with no NULL anywhere in it.
@@ -658,22 +667,30 @@ def _delta_plan(
     changed: frozenset[Key],
     inserts: frozenset[Key],
     newest: bool = False,
+    images: frozenset[Key] = frozenset(),
 ) -> DeltaPlan | None:
     """How to refresh ``dt`` from the changes of ``changed`` (cached per compiler).
 
     ``inserts`` are the changed inputs whose changes are all inserts (an append-only
     events table): their change sets are read more simply. ``newest``: a keyed table
     keeping the first row per key whose new rows all sort first (``_sorts_first``).
-    None when such changes need a full refresh.
+    ``images``: changed dynamic tables whose log has every row's values since the last
+    refresh. None when such changes need a full refresh.
     """
     cat = engine.catalog
     # a re-created input gets a new log
-    cache_key = (frozenset((k, cat.tracked[k].tid, k in inserts) for k in changed), newest)
+    cache_key = (frozenset((k, cat.tracked[k].tid, k in inserts, k in images) for k in changed), newest)
     if cache_key in comp.plans:
         return comp.plans[cache_key]
+
+    def delta(k: Key) -> str:
+        if k in images and k not in inserts:
+            return streams.logged_delta_sql(cat.tracked[k], int(_V0), int(_V1))
+        return streams.delta_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts)
+
     env = ivm.Inputs(
         changed=set(changed),
-        delta=lambda k: streams.delta_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts),
+        delta=delta,
         old=lambda k: streams.old_state_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts),
         restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
             cat.tracked[k], int(_V0), int(_V1), alias, cond, temp, used, inserts_only=k in inserts
@@ -729,7 +746,7 @@ def _replace_keyed(
     qn = ", ".join(streams.q(c) for c in names)
     insert = f"INSERT INTO {target} ({qn}) SELECT * FROM ({rows})"
     if tt is not None:
-        n_ins = engine._log(tt, version, True, con.execute(insert + " RETURNING _row_id"))
+        n_ins = _insert_logged(engine, dt, version, insert)
     else:
         row = con.execute(insert).fetchone()
         n_ins = int(row[0]) if row else 0
@@ -764,6 +781,29 @@ def log_columns(engine: Engine, key: Key) -> list[str] | None:
         used |= cols
     tt = cat.tracked[key]
     return [c for c in tt.columns if c.lower() in used]
+
+
+def _insert_logged(engine: Engine, dt: DynamicTableState, version: int, insert: str) -> int:
+    """Run ``insert`` into a dynamic table's storage and log the rows it added, with the
+    values its readers use (unlike a source table's log, which keeps only row ids)."""
+    tt = engine.catalog.tracked[dt.key]
+    logged = log_columns(engine, dt.key)
+    cols = "".join(", " + streams.q(c) for c in (tt.columns if logged is None else logged))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
+        table = engine.con.execute(f"{insert} RETURNING _row_id{cols}").to_arrow_table()
+    if table is None or table.num_rows == 0:
+        return 0
+    name = f"_mcdc_ret_{uuid.uuid4().hex}"
+    engine.con.register(name, table)
+    try:
+        engine._log_images(tt, version, name, logged, inserted=True)
+    finally:
+        engine.con.unregister(name)
+    if tt.insert_images is None:
+        tt.insert_images = version
+        engine.catalog.save(tt)
+    return int(table.num_rows)
 
 
 def _ensure_indexes(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler) -> None:
@@ -841,7 +881,7 @@ def _apply_net(engine: Engine, dt: DynamicTableState, version: int) -> dict[str,
             f" (SELECT *, UNNEST(range(_mc_n::BIGINT)) FROM _mc_net WHERE _mc_n > 0)"
         )
         if tt is not None:
-            engine._log(tt, version, True, con.execute(sql + " RETURNING _row_id"))
+            _insert_logged(engine, dt, version, sql)
         else:
             con.execute(sql)
     if n_ins or n_del:
@@ -884,10 +924,7 @@ def _recompute(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler | None,
         elif n_ins or n_del:
             if tt is not None:
                 engine._log(tt, version, False, con.execute(f"DELETE FROM {target} RETURNING *"))
-                engine._log(
-                    tt, version, True,
-                    con.execute(f"INSERT INTO {target} ({qn}) SELECT * FROM _mc_new RETURNING _row_id"),
-                )  # fmt: skip
+                _insert_logged(engine, dt, version, f"INSERT INTO {target} ({qn}) SELECT * FROM _mc_new")
             else:
                 con.execute(f"DELETE FROM {target}")
                 con.execute(f"INSERT INTO {target} SELECT * FROM _mc_new")

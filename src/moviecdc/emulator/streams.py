@@ -173,6 +173,17 @@ def delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign", *, ins
     )
 
 
+def logged_delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign") -> str:
+    """The changes between the versions as a signed multiset, read from the log alone: for
+    a dynamic table's log, whose insert entries carry the values too. Not netted: a row
+    added and removed in between appears once each way."""
+    cols = ", ".join(q(c) for c in tt.columns)
+    return (
+        f"SELECT {cols}, CASE WHEN _is_insert THEN 1 ELSE -1 END AS {sign} FROM {tt.log}"
+        f" WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    )
+
+
 def old_state_sql(tt: TrackedTable, v0: int, v1: int, *, inserts_only: bool = False) -> str:
     """The table as it was at version ``v0``, read at ``v1`` (the current version).
 
