@@ -683,14 +683,14 @@ def _delta_plan(
     if cache_key in comp.plans:
         return comp.plans[cache_key]
 
-    def delta(k: Key) -> str:
+    def input_delta(k: Key) -> str:
         if k in images and k not in inserts:
             return streams.logged_delta_sql(cat.tracked[k], int(_V0), int(_V1))
         return streams.delta_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts)
 
     env = ivm.Inputs(
         changed=set(changed),
-        delta=delta,
+        delta=input_delta,
         old=lambda k: streams.old_state_sql(cat.tracked[k], int(_V0), int(_V1), inserts_only=k in inserts),
         restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
             cat.tracked[k], int(_V0), int(_V1), alias, cond, temp, used, inserts_only=k in inserts
@@ -706,8 +706,8 @@ def _delta_plan(
             if keyed is not None:
                 plan.keys, plan.rows, plan.key_columns = keyed[0], keyed[1], shape.outputs
         else:
-            delta = comp.delta(comp.root, env)
-            plan = DeltaPlan(list(comp.prelude), comp._tmp, delta=delta)
+            rows = comp.delta(comp.root, env)
+            plan = DeltaPlan(list(comp.prelude), comp._tmp, delta=rows)
     except ivm.NeedsFull:
         plan = None
     comp.plans[cache_key] = plan
