@@ -409,3 +409,19 @@ def test_newest_rows_are_read_alone_only_when_they_sort_first(monkeypatch: pytes
     checks.clear()
     check_newest([("update", 2)]).close()  # not only inserts: not even asked
     assert checks == []
+
+
+def test_a_log_without_insert_values_is_read_by_row_id_until_readers_pass_it(shapes: Engine) -> None:
+    # a dynamic table's log written before insert entries carried values (an older file)
+    eng = shapes
+    tt = eng.catalog.tracked[("S", "PROJ")]
+    tt.insert_images = None
+    eng.catalog.save(tt)
+    for step in range(3):
+        eng.execute(f"UPDATE t SET v = {step + 3} WHERE k = 2")
+        eng.execute(f"INSERT INTO t VALUES ({step + 7}, 'c', {step}, 1.10)")
+        eng.execute("ALTER DYNAMIC TABLE proj REFRESH")
+        eng.execute("ALTER DYNAMIC TABLE on_dt REFRESH")
+        assert history_of(eng, "ON_DT")[-1] == "INCREMENTAL"
+        assert differences(eng, "on_dt", STACKED["on_dt"]) == 0
+    assert tt.insert_images is not None  # set by the first refresh that logged inserts
