@@ -684,14 +684,17 @@ class Engine:
             # a VALUES list or subquery is rendered and evaluated once, not once per statement
             staged = f"__mcdc_src_{uuid.uuid4().hex}"
             name = source_of.alias_or_name
-            ssql, sbound = tr.render(tr.apply_rules(exp.select("*").from_(source_of.copy()), ctx, rules), ctx, params)
+            # moved, not copied: the UPDATE is not used again once it gets here
+            stage = exp.select("*").from_(source_of, copy=False)
+            ssql, sbound = tr.render(tr.apply_rules(stage, ctx, rules), ctx, params, keep=False)
             self._run(f'CREATE TEMP TABLE "{staged}" AS {ssql}', sbound)
             source_of = exp.Table(this=exp.to_identifier(staged), alias=exp.TableAlias(this=exp.to_identifier(name)))
         if source_of is not None:
             delete.set("using", [source_of.copy()])
+        condition = where.this.copy() if where is not None and source_of is not None else None
         if where is not None:
-            delete.set("where", where.copy())
-        dsql, dbound = tr.render(tr.apply_rules(delete, ctx, rules), ctx, params)
+            delete.set("where", where)
+        dsql, dbound = tr.render(tr.apply_rules(delete, ctx, rules), ctx, params, keep=False)
         ret = f"__mcdc_ret_{uuid.uuid4().hex}"
         source = exp.Table(this=exp.to_identifier(ret), alias=exp.TableAlias(this=exp.to_identifier(alias)))
         picks = [exp.column("_row_id", table=alias)] + [
@@ -702,10 +705,10 @@ class Engine:
         if source_of is not None:
             # the condition pairs each returned row with its source row; without a source,
             # every returned row matched it already
-            new_rows = new_rows.join(source_of.copy(), join_type="cross")
-            if where is not None:
-                new_rows = new_rows.where(where.this.copy())
-        isql, ibound = tr.render(tr.apply_rules(new_rows, ctx, rules), ctx, params)
+            new_rows = new_rows.join(source_of, join_type="cross", copy=False)
+            if condition is not None:
+                new_rows = new_rows.where(condition, copy=False)
+        isql, ibound = tr.render(tr.apply_rules(new_rows, ctx, rules), ctx, params, keep=False)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the extra copy is only of the changed rows

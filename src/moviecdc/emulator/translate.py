@@ -95,9 +95,15 @@ def parse(sql: str) -> exp.Expr:
     return statements[0]
 
 
-def render(expr: exp.Expr, ctx: Context, params: Sequence[object] | None) -> tuple[str, list[object]]:
-    """Write ``expr`` as DuckDB SQL, expanding markers; returns (sql, bound params)."""
-    sql = expr.sql(dialect="duckdb")
+def render(
+    expr: exp.Expr, ctx: Context, params: Sequence[object] | None, *, keep: bool = True
+) -> tuple[str, list[object]]:
+    """Write ``expr`` as DuckDB SQL, expanding markers; returns (sql, bound params).
+
+    With ``keep`` False the caller is done with ``expr``: it is rendered in place, not
+    copied first (which, for a statement binding thousands of values, costs more than
+    rendering it)."""
+    sql = expr.sql(dialect="duckdb", copy=keep)
     for _ in range(3):  # marker SQL may itself contain markers of nested objects
         if not _OBJ_RE.search(sql):
             break
