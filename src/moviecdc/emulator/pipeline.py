@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
-import uuid
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,7 +20,7 @@ import duckdb
 
 from moviecdc.emulator import faults, history, ivm, streams
 from moviecdc.emulator import translate as tr
-from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState, TrackedTable
+from moviecdc.emulator.catalog import SCHEMA, DynamicTableState, Key, StreamState, TaskState, TrackedTable
 from moviecdc.emulator.schedule import parse_schedule
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.sqlsplit import split_statements
@@ -785,25 +783,29 @@ def log_columns(engine: Engine, key: Key) -> list[str] | None:
 
 def _insert_logged(engine: Engine, dt: DynamicTableState, version: int, insert: str) -> int:
     """Run ``insert`` into a dynamic table's storage and log the rows it added, with the
-    values its readers use (unlike a source table's log, which keeps only row ids)."""
+    values its readers use (unlike a source table's log, which keeps only row ids).
+
+    Row ids come from one sequence, so the rows a statement adds are those with ids
+    above a value drawn just before it; the log takes them from the table, through its
+    min/max statistics, instead of a copy of every row sent back to Python.
+    """
     tt = engine.catalog.tracked[dt.key]
     logged = log_columns(engine, dt.key)
     cols = "".join(", " + streams.q(c) for c in (tt.columns if logged is None else logged))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
-        table = engine.con.execute(f"{insert} RETURNING _row_id{cols}").to_arrow_table()
-    if table is None or table.num_rows == 0:
-        return 0
-    name = f"_mcdc_ret_{uuid.uuid4().hex}"
-    engine.con.register(name, table)
-    try:
-        engine._log_images(tt, version, name, logged, inserted=True)
-    finally:
-        engine.con.unregister(name)
+    con = engine.con
+    mark = con.execute(f"SELECT nextval('{SCHEMA}.row_ids')").fetchone()
+    row = con.execute(insert).fetchone()
+    added = int(row[0]) if row else 0
+    if added:
+        faults.hit("capture.between")
+        con.execute(
+            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id{cols})"
+            f" SELECT {int(version)}, TRUE, _row_id{cols} FROM {tt.phys} WHERE _row_id > {int(mark[0] if mark else 0)}"
+        )
     if tt.insert_images is None:
         tt.insert_images = version
         engine.catalog.save(tt)
-    return int(table.num_rows)
+    return added
 
 
 def _ensure_indexes(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler) -> None:
