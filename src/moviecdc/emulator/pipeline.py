@@ -609,7 +609,7 @@ def _incremental(
 
 # An index lookup of one key, fetching its row, costs about as much as reading this many
 # rows of a table; looking up keys alone is cheap up to LOOKUP_KEYS of them.
-ROWS_PER_LOOKUP = 200
+ROWS_PER_LOOKUP = 2_000
 LOOKUP_KEYS = 100_000
 ROWS_PER_KEY_DELETE = 200
 # Stand-ins for the versions a refresh reads between, so one compiled plan serves every
