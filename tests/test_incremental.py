@@ -425,3 +425,21 @@ def test_a_log_without_insert_values_is_read_by_row_id_until_readers_pass_it(sha
         assert history_of(eng, "ON_DT")[-1] == "INCREMENTAL"
         assert differences(eng, "on_dt", STACKED["on_dt"]) == 0
     assert tt.insert_images is not None  # set by the first refresh that logged inserts
+
+
+def test_a_keyed_table_replaces_many_keys_in_one_pass(shapes: Engine) -> None:
+    # more touched keys than index lookups pay for: one DELETE reads the table and
+    # returns the before-images; the readers' results are the same
+    eng = shapes
+    eng.execute("INSERT INTO t VALUES " + ", ".join(f"({k}, 'c', {k % 7}, 2.50)" for k in range(10, 90)))
+    for name in ["latest", *STACKED]:
+        eng.execute(f"ALTER DYNAMIC TABLE {name} REFRESH")
+    eng.execute("UPDATE t SET v = v + 1 WHERE k >= 10")
+    eng.execute("ALTER DYNAMIC TABLE latest REFRESH")
+    assert history_of(eng, "LATEST")[-1] == "INCREMENTAL"
+    assert len(before_images(eng, "latest")) >= 80
+    for name in STACKED:
+        eng.execute(f"ALTER DYNAMIC TABLE {name} REFRESH")
+        assert history_of(eng, name.upper())[-1] == "INCREMENTAL"
+        assert differences(eng, name, STACKED[name]) == 0, name
+    assert differences(eng, "latest", SHAPES["latest"]) == 0

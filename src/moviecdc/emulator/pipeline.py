@@ -721,10 +721,15 @@ def _replace_keyed(
     tt = engine.catalog.tracked.get(dt.key)
     cond = " AND ".join(f"k._mc_k{i} IS NOT DISTINCT FROM t.{streams.q(c)}" for i, c in enumerate(columns))
     delete = f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {keys} AS k WHERE {cond})"
-    size = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+    row = con.execute(f"SELECT (SELECT count(*) FROM {target}), (SELECT count(*) FROM {keys})").fetchone()
+    size, touched = (int(row[0]), int(row[1])) if row else (0, 0)
     # through the key column's index, unless so many keys changed that reading the table is cheaper
-    con.execute(f"SET dynamic_or_filter_threshold = {max(50, int(size[0] if size else 0) // ROWS_PER_KEY_DELETE)}")
-    if tt is not None:
+    threshold = max(50, size // ROWS_PER_KEY_DELETE)
+    con.execute(f"SET dynamic_or_filter_threshold = {threshold}")
+    if tt is not None and touched > threshold:
+        # reading the whole table anyway: one pass deletes and returns the before-images
+        n_del = engine._log(tt, version, False, con.execute(delete + " RETURNING *"))
+    elif tt is not None:
         # the before-images, with only the columns readers use: fetching a column of rows
         # spread over the table costs about as much as the delete (DELETE ... RETURNING
         # fetches them all)
