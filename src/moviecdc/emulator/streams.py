@@ -6,11 +6,13 @@ TRUNCATE appends entries to ``_moviecdc.t<tid>_log``, stamped with the statement
 version: ``_is_insert = FALSE`` with the row's values before the statement (an
 update or a delete), ``_is_insert = TRUE`` with only the row id (an insert or the
 new side of an update). After-images are not copied: a row's values at any version
-are the before-image of its next change, or the row as it is now. (A dynamic table's
-log keeps the values of the rows a refresh inserts too, and in both kinds of entry only
-the columns its readers use, unless a stream reads it: see ``pipeline.log_columns``.) A stream is an offset (a version); reading it nets
-the log between its offset and the reader's version per row id (1.3), so reading
-costs in proportion to the changes, not to the table.
+are the before-image of its next change, or the row as it is now. A stream is an
+offset (a version); reading it nets the log between its offset and the reader's version
+per row id (1.3), so reading costs in proportion to the changes, not to the table.
+
+A dynamic table's log keeps the values of the rows a refresh inserts too, and in both
+kinds of entry only the columns its readers use, unless a stream reads it (see
+``pipeline.log_columns``).
 """
 
 from __future__ import annotations
