@@ -443,3 +443,22 @@ def test_a_keyed_table_replaces_many_keys_in_one_pass(shapes: Engine) -> None:
         assert history_of(eng, name.upper())[-1] == "INCREMENTAL"
         assert differences(eng, name, STACKED[name]) == 0, name
     assert differences(eng, "latest", SHAPES["latest"]) == 0
+
+
+def test_a_full_refresh_replacing_every_row_keeps_readers_exact(shapes: Engine) -> None:
+    eng = shapes
+    eng.execute("CREATE STREAM proj_changes ON DYNAMIC TABLE proj")
+    before = sorted(eng.execute("SELECT k, v2, g, d FROM proj").rows, key=repr)
+    eng.execute("INSERT INTO t VALUES " + ", ".join(f"({i % 50}, 'b', {i % 9}, NULL)" for i in range(3000)))
+    eng.execute("DELETE FROM t WHERE k = 1")
+    eng.execute("ALTER DYNAMIC TABLE proj REFRESH")
+    assert history_of(eng, "PROJ")[-1] == "FULL"  # more changes than a quarter of the rows
+    eng.execute("ALTER DYNAMIC TABLE on_dt REFRESH")
+    assert history_of(eng, "ON_DT")[-1] in {"INCREMENTAL", "FULL"}
+    assert differences(eng, "on_dt", STACKED["on_dt"]) == 0
+    # every stored row was replaced: the stream shows each old row, with all its values
+    # (a stream reads the log), removed, and each row now added
+    gone = eng.execute("""SELECT k, v2, g, d FROM proj_changes WHERE "METADATA$ACTION" = 'DELETE'""").rows
+    assert sorted(gone, key=repr) == before and any(r[3] is not None for r in gone)
+    added = eng.execute("""SELECT count(*) FROM proj_changes WHERE "METADATA$ACTION" = 'INSERT'""").scalar()
+    assert added == eng.execute("SELECT count(*) FROM proj").scalar()

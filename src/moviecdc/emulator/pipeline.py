@@ -930,7 +930,10 @@ def _recompute(engine: Engine, dt: DynamicTableState, comp: ivm.Compiler | None,
             stats = _apply_net(engine, dt, version)
         elif n_ins or n_del:
             if tt is not None:
-                engine._log(tt, version, False, con.execute(f"DELETE FROM {target} RETURNING *"))
+                # every row goes: logged straight from the table (the columns readers use),
+                # not sent back to Python by DELETE ... RETURNING
+                engine._log_images(tt, version, target, log_columns(engine, dt.key))
+                con.execute(f"DELETE FROM {target}")
                 _insert_logged(engine, dt, version, f"INSERT INTO {target} ({qn}) SELECT * FROM _mc_new")
             else:
                 con.execute(f"DELETE FROM {target}")
