@@ -169,3 +169,29 @@ def test_busy_database_names_the_holder(deployed: dict[str, str], capsys: pytest
         holder.wait()
     assert code == 1 and f"process {holder.pid}" in err and "MOVIECDC_BUSY_TIMEOUT" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_reader_retries_a_file_a_writer_is_still_finishing(
+    deployed: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a read-only open can find the file shorter than its header says while the last
+    # writer finishes letting go of it: status waits and reads it again, like a held lock
+    import duckdb
+
+    from moviecdc.emulator.catalog import Catalog
+
+    load = Catalog.load
+    failures = [2]
+
+    def flaky_load(self: Catalog) -> None:
+        if self.read_only and failures[0]:
+            failures[0] -= 1
+            raise duckdb.IOException('IO Error: Could not read enough bytes from file "x.duckdb"')
+        load(self)
+
+    monkeypatch.setattr(Catalog, "load", flaky_load)
+    code, out, err = run(["status"], deployed, capsys)
+    assert code == 0 and failures == [0] and "raw_movie_bookings:" in out, err
+    failures[0] = 10**6  # never readable: one clear line once the busy timeout passes
+    code, _, err = run(["status"], {**deployed, "MOVIECDC_BUSY_TIMEOUT": "0.3"}, capsys)
+    assert code != 0 and "cannot read local database" in err and len(err.strip().splitlines()) == 1

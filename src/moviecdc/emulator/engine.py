@@ -104,9 +104,7 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         if self.read_only and not Path(self.path).exists():
             raise ConfigError(f"no local database at {self.path}", hint="run `moviecdc deploy` first")
-        self.con = open_duckdb(self.path, busy_timeout=busy_timeout, read_only=self.read_only)
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.catalog = Catalog(self.con, read_only=self.read_only)
+        self.con, self.catalog = self._open(busy_timeout)
         if not self.read_only:
             self.con.begin()
             try:
@@ -115,7 +113,8 @@ class Engine:
             except Exception:
                 self.con.rollback()
                 raise
-        self.catalog.load()
+        if not self.read_only:
+            self.catalog.load()
         self.ctx = SessionContext(database.upper(), schema.upper())
         self._in_txn = False
         self._user_txn = False
@@ -127,6 +126,28 @@ class Engine:
         self._stmt_ts: datetime | None = None
         if not self.read_only:
             self._ensure_schema(self.ctx.schema)
+
+    def _open(self, busy_timeout: float) -> tuple[duckdb.DuckDBPyConnection, Catalog]:
+        """Open the file and, for a reader, load the catalog.
+
+        A read-only open that finds the file short of the blocks its header names (a
+        writer that has just let go of it, still finishing) is retried until
+        ``busy_timeout``, like a held lock.
+        """
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            con = open_duckdb(self.path, busy_timeout=busy_timeout, read_only=self.read_only)
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                catalog = Catalog(con, read_only=self.read_only)
+                if self.read_only:
+                    catalog.load()
+                return con, catalog
+            except duckdb.IOException as exc:
+                con.close()
+                if not self.read_only or "Could not read" not in str(exc) or time.monotonic() >= deadline:
+                    raise SqlError(f"cannot read local database {self.path}: {_duck_message(exc)}") from exc
+                time.sleep(0.05)
 
     # ------------------------------------------------------------------ basics
     def close(self) -> None:
