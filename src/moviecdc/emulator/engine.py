@@ -631,24 +631,12 @@ class Engine:
                 cols = [exp.to_identifier(c, quoted=True) for c in tt.insert_columns]
                 expr.set("this", exp.Schema(this=phys, expressions=cols))
             sql, bound, ctx = self._translate(expr, params)
-            # row ids come from one sequence: the new rows are those above a value drawn
-            # just before, found through the table's min/max statistics (no copy of the
-            # ids sent back to Python)
-            mark = self.con.execute(f"SELECT nextval('{SCHEMA}.row_ids')").fetchone()
-            row = self._run(sql, bound).fetchone()
-            added = int(row[0]) if row else 0
-            if added:
-                faults.hit("capture.between")
-                self.con.execute(
-                    f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id"
-                    f" FROM {tt.phys} WHERE _row_id > {int(mark[0] if mark else 0)}"
-                )
-            return added, ctx
+            return self._insert_logged(tt, version, sql, bound, []), ctx
         if isinstance(expr, exp.Delete):
             expr.set("this", aliased)
             expr.set("returning", star)
             sql, bound, ctx = self._translate(expr, params)
-            return self._log(tt, version, False, self._run(sql, bound)), ctx
+            return self._log(tt, version, self._run(sql, bound)), ctx
         assert isinstance(expr, exp.Update)
         fast = self._update_by_delete_insert(expr, tt, version, params, alias, aliased)
         if fast is not None:
@@ -766,9 +754,23 @@ class Engine:
             self.con.unregister(ret)
         return int(table.num_rows)
 
-    def _log_before_images(self, tt: TrackedTable, version: int, relation: str) -> None:
-        """Rows as they were before the statement, with their values (deletes, updates)."""
-        self.con.execute(f"INSERT INTO {tt.log} SELECT {int(version)}, FALSE, * FROM {relation}")
+    def _insert_logged(
+        self, tt: TrackedTable, version: int, sql: str, bound: Sequence[object], columns: list[str]
+    ) -> int:
+        """Run the INSERT ``sql`` into ``tt`` and log the rows it added (``_row_id`` and
+        ``columns``); returns how many.
+
+        Row ids come from one sequence, so the rows one statement adds are those with ids
+        above a value drawn just before it: the log takes them from the table, through its
+        min/max statistics, instead of a copy of every id (or row) sent back to Python.
+        """
+        mark = self.con.execute(f"SELECT nextval('{SCHEMA}.row_ids')").fetchone()
+        row = self._run(sql, bound).fetchone()
+        added = int(row[0]) if row else 0
+        if added:
+            new_rows = f"(SELECT * FROM {tt.phys} WHERE _row_id > {int(mark[0] if mark else 0)})"
+            self._log_images(tt, version, new_rows, columns, inserted=True)
+        return added
 
     def _log_images(
         self, tt: TrackedTable, version: int, relation: str, columns: list[str] | None, *, inserted: bool = False
@@ -784,12 +786,6 @@ class Engine:
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def _log_inserts(self, tt: TrackedTable, version: int, relation: str) -> None:
-        """Rows as they are after the statement: only their ids (the values are in the table)."""
-        self.con.execute(
-            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id) SELECT {int(version)}, TRUE, _row_id FROM {relation}"
-        )
-
     def _log_update(self, tt: TrackedTable, version: int, relation: str) -> None:
         """An update pair for each row of ``relation`` (the before-images), in one statement."""
         faults.hit("capture.between")
@@ -800,9 +796,8 @@ class Engine:
             f" UNION ALL SELECT {int(version)}, TRUE, _row_id, {nulls} FROM {relation}"
         )
 
-    def _log(self, tt: TrackedTable, version: int, is_insert: bool, cur: duckdb.DuckDBPyConnection) -> int:
-        """Append the rows a RETURNING clause gave back to the change log; returns how many."""
-        faults.hit("capture.between")
+    def _log(self, tt: TrackedTable, version: int, cur: duckdb.DuckDBPyConnection) -> int:
+        """Log the rows a DELETE ... RETURNING * gave back as before-images; returns how many."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the extra copy is only of the changed rows
             table = cur.to_arrow_table()
@@ -811,13 +806,9 @@ class Engine:
         name = f"_mcdc_ret_{uuid.uuid4().hex}"
         self.con.register(name, table)
         try:
-            if is_insert:
-                self._log_inserts(tt, version, name)
-            else:
-                self._log_before_images(tt, version, name)
+            return self._log_images(tt, version, name, None)
         finally:
             self.con.unregister(name)
-        return int(table.num_rows)
 
     def _consume(self, ctx: tr.Context) -> None:
         """Advance the offset of every stream a committed DML statement read (reference 1.4)."""

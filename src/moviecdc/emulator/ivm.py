@@ -634,12 +634,15 @@ class Compiler:
             now, _ = env.restricted(key, _alias(main), _among(parts, aff), self.temp, _columns_used(shape.window))
         window = self._replace_from(shape.window, now)
         window.set("order", None)
-        self._replace = {id(shape.window): self.render(window, None)}
+        return aff, self._root_with(shape.window, self.render(window, None))
+
+    def _root_with(self, block: exp.Select, sql: str) -> str:
+        """The query's SQL with ``block`` computed by ``sql`` instead."""
+        self._replace = {id(block): sql}
         try:
-            rows = self.render(self.root, None)
+            return self.render(self.root, None)
         finally:
             self._replace = {}
-        return aff, rows
 
     def _group_keyed_delta(self, env: Inputs, shape: Keyed) -> tuple[str, str] | None:
         """Keyed by an additive GROUP BY: its state is brought up to date from its input's
@@ -653,12 +656,7 @@ class Compiler:
         dgroups, _, after = self._merge_state(block, d_main, self.states[id(block)], keep_before=False)
         keys = ", ".join(f"_g{i} AS _mc_k{i}" for i in range(len(shape.parts)))
         aff = self.temp(f"SELECT {keys} FROM {dgroups}")
-        self._replace = {id(block): self.from_state(block, after)}
-        try:
-            rows = self.render(self.root, None)
-        finally:
-            self._replace = {}
-        return aff, rows
+        return aff, self._root_with(block, self.from_state(block, after))
 
     # --------------------------------------------------------------- deltas
     def delta(self, node: exp.Expr, env: Inputs) -> str | None:
@@ -839,19 +837,20 @@ class Compiler:
 
     def _additive_delta(self, select: exp.Select, d_main: str, st: GroupState) -> str:
         _, before, after = self._merge_state(select, d_main, st)
+        assert before is not None
         new = self.from_state(select, after)
         old = self.from_state(select, before)
         return f"SELECT *, 1 AS {SIGN} FROM ({new}) UNION ALL SELECT *, -1 AS {SIGN} FROM ({old})"
 
     def _merge_state(
         self, select: exp.Select, d_main: str, st: GroupState, *, keep_before: bool = True
-    ) -> tuple[str, str, str]:
+    ) -> tuple[str, str | None, str]:
         """Statements adding the block's input delta ``d_main`` to its state table; returns
-        the temp tables of the touched groups' delta, their state before (unless not
-        ``keep_before``: then the state table itself, changed by then), and after."""
+        the temp tables of the touched groups' delta, their state before (None unless
+        ``keep_before``), and after."""
         dgroups = self.temp(self.state_sql(select, st, d_main, delta=True))
         on = " AND ".join(f"s._g{i} IS NOT DISTINCT FROM d._g{i}" for i in range(len(st.keys))) or "TRUE"
-        before = st.table
+        before = None
         if keep_before:
             before = self.temp(f"SELECT s.* FROM {st.table} AS s SEMI JOIN {dgroups} AS d ON {on}")
         merged_cols = [f"d._g{i}" for i in range(len(st.keys))]
@@ -859,7 +858,9 @@ class Compiler:
             merged_cols.append(f"COALESCE(b.{name}, 0) + COALESCE(d.{name}, 0) AS {name}")
         merged_cols.append("COALESCE(b._n, 0) + COALESCE(d._n, 0) AS _n")
         on_b = " AND ".join(f"b._g{i} IS NOT DISTINCT FROM d._g{i}" for i in range(len(st.keys))) or "TRUE"
-        after = self.temp(f"SELECT {', '.join(merged_cols)} FROM {dgroups} AS d LEFT JOIN {before} AS b ON {on_b}")
+        # the state table is read here, before the statements below change it
+        base = before or st.table
+        after = self.temp(f"SELECT {', '.join(merged_cols)} FROM {dgroups} AS d LEFT JOIN {base} AS b ON {on_b}")
         if st.keys:
             self.prelude.append(f"DELETE FROM {st.table} AS s WHERE EXISTS (SELECT 1 FROM {dgroups} AS d WHERE {on})")
             self.prelude.append(f"INSERT INTO {st.table} SELECT * FROM {after} WHERE _n <> 0")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ import duckdb
 
 from moviecdc.emulator import faults, history, ivm, streams
 from moviecdc.emulator import translate as tr
-from moviecdc.emulator.catalog import SCHEMA, DynamicTableState, Key, StreamState, TaskState, TrackedTable
+from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState, TrackedTable
 from moviecdc.emulator.schedule import parse_schedule
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.sqlsplit import split_statements
@@ -459,12 +460,18 @@ def _storage_signature(engine: Engine, inputs: list[Key]) -> tuple[object, ...]:
     return tuple(sig)
 
 
-def _bind(engine: Engine, comp: ivm.Compiler) -> None:
+def _columns_of(engine: Engine) -> Callable[[str], list[str]]:
+    """The compiler's callback: the column names of a query, asked of DuckDB."""
+
     def columns(text: str) -> list[str]:
         return [d[0] for d in engine.con.execute(f"SELECT * FROM ({text}) LIMIT 0").description]
 
+    return columns
+
+
+def _bind(engine: Engine, comp: ivm.Compiler) -> None:
     comp.resolve = engine.resolve  # type: ignore[assignment]
-    comp.columns = columns
+    comp.columns = _columns_of(engine)
 
 
 def build_compiler(engine: Engine, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
@@ -476,10 +483,7 @@ def build_compiler(engine: Engine, key: Key, sql: str, used_clock: bool, inputs:
         if inp not in cat.tracked and inp not in cat.dynamic_tables and not engine._table_exists(inp):
             raise ivm.NotIncremental(f"input {inp[1]} is a view; the local engine maintains only tables incrementally")
 
-    def columns(text: str) -> list[str]:
-        return [d[0] for d in engine.con.execute(f"SELECT * FROM ({text}) LIMIT 0").description]
-
-    comp = ivm.Compiler(ivm._parse(sql), engine.resolve, key, columns)  # type: ignore[arg-type]
+    comp = ivm.Compiler(ivm._parse(sql), engine.resolve, key, _columns_of(engine))  # type: ignore[arg-type]
     comp.build_states()
     return comp
 
@@ -608,9 +612,8 @@ def _incremental(
 
 
 # An index lookup of one key, fetching its row, costs about as much as reading this many
-# rows of a table; looking up keys alone is cheap up to LOOKUP_KEYS of them.
+# rows of a table; finding a stored row to delete by its key, about this many.
 ROWS_PER_LOOKUP = 2_000
-LOOKUP_KEYS = 100_000
 ROWS_PER_KEY_DELETE = 200
 # Stand-ins for the versions a refresh reads between, so one compiled plan serves every
 # refresh with the same changed inputs; bound to the real versions as each one runs.
@@ -641,7 +644,7 @@ def _sorts_first(engine: Engine, tt: TrackedTable, column: str, desc: bool, v0: 
     Rows inserted with an increasing timestamp do; the older side is checked through
     the column's min/max statistics, so this reads little more than the new rows.
     """
-    ids = f"SELECT _row_id FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+    ids = streams.logged_ids_sql(tt, v0, v1)
     c = streams.q(column)
     con = engine.con
     row = con.execute(
@@ -728,7 +731,7 @@ def _replace_keyed(
     con.execute(f"SET dynamic_or_filter_threshold = {threshold}")
     if tt is not None and touched > threshold:
         # reading the whole table anyway: one pass deletes and returns the before-images
-        n_del = engine._log(tt, version, False, con.execute(delete + " RETURNING *"))
+        n_del = engine._log(tt, version, con.execute(delete + " RETURNING *"))
     elif tt is not None:
         # the before-images, with only the columns readers use: fetching a column of rows
         # spread over the table costs about as much as the delete (DELETE ... RETURNING
@@ -788,25 +791,10 @@ def log_columns(engine: Engine, key: Key) -> list[str] | None:
 
 def _insert_logged(engine: Engine, dt: DynamicTableState, version: int, insert: str) -> int:
     """Run ``insert`` into a dynamic table's storage and log the rows it added, with the
-    values its readers use (unlike a source table's log, which keeps only row ids).
-
-    Row ids come from one sequence, so the rows a statement adds are those with ids
-    above a value drawn just before it; the log takes them from the table, through its
-    min/max statistics, instead of a copy of every row sent back to Python.
-    """
+    values its readers use (unlike a source table's log, which keeps only row ids)."""
     tt = engine.catalog.tracked[dt.key]
     logged = log_columns(engine, dt.key)
-    cols = "".join(", " + streams.q(c) for c in (tt.columns if logged is None else logged))
-    con = engine.con
-    mark = con.execute(f"SELECT nextval('{SCHEMA}.row_ids')").fetchone()
-    row = con.execute(insert).fetchone()
-    added = int(row[0]) if row else 0
-    if added:
-        faults.hit("capture.between")
-        con.execute(
-            f"INSERT INTO {tt.log} (_version, _is_insert, _row_id{cols})"
-            f" SELECT {int(version)}, TRUE, _row_id{cols} FROM {tt.phys} WHERE _row_id > {int(mark[0] if mark else 0)}"
-        )
+    added = engine._insert_logged(tt, version, insert, [], tt.columns if logged is None else logged)
     if tt.insert_images is None:
         tt.insert_images = version
         engine.catalog.save(tt)
@@ -860,26 +848,23 @@ def _apply_net(engine: Engine, dt: DynamicTableState, version: int) -> dict[str,
         # stored copies are found through the (indexed) first column, then matched on all
         size = con.execute(f"SELECT count(*) FROM {target}").fetchone()
         con.execute(f"SET dynamic_or_filter_threshold = {max(50, int(size[0] if size else 0) // ROWS_PER_LOOKUP)}")
-        cand = (
-            f"SELECT rowid AS _mc_rid, {', '.join(qn)} FROM {target}"
-            f" WHERE {first} IN (SELECT {first} FROM _mc_net WHERE _mc_n < 0)"
-        )
+        # (with the row ids of a tracked table: the candidates are its before-images)
+        picked = ", ".join(["rowid AS _mc_rid", *(["_row_id"] if tt is not None else []), *qn])
+        cand = f"SELECT {picked} FROM {target} WHERE {first} IN (SELECT {first} FROM _mc_net WHERE _mc_n < 0)"
         null_key = con.execute(f"SELECT count(*) FROM _mc_net WHERE _mc_n < 0 AND {first} IS NULL").fetchone()
         if null_key and null_key[0]:
-            cand += f" UNION ALL SELECT rowid, {', '.join(qn)} FROM {target} WHERE {first} IS NULL"
+            cand += f" UNION ALL SELECT {picked} FROM {target} WHERE {first} IS NULL"
         con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_cand AS {cand}")
         con.execute("RESET dynamic_or_filter_threshold")
         match = " AND ".join(f"p.{c} IS NOT DISTINCT FROM d.{c}" for c in qn)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _mc_gone AS SELECT p._mc_rid FROM ("
+            "CREATE OR REPLACE TEMP TABLE _mc_gone AS SELECT p.* EXCLUDE (_mc_rn) FROM ("
             f" SELECT *, row_number() OVER (PARTITION BY {', '.join(qn)} ORDER BY _mc_rid) AS _mc_rn FROM _mc_cand"
             f") AS p JOIN _mc_net AS d ON d._mc_n < 0 AND {match} AND p._mc_rn <= -d._mc_n"
         )
-        sql = f"DELETE FROM {target} WHERE rowid IN (SELECT _mc_rid FROM _mc_gone)"
         if tt is not None:
-            engine._log(tt, version, False, con.execute(sql + " RETURNING *"))
-        else:
-            con.execute(sql)
+            engine._log_images(tt, version, "_mc_gone", log_columns(engine, dt.key))
+        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT _mc_rid FROM _mc_gone)")
         con.execute("DROP TABLE _mc_gone")
         con.execute("DROP TABLE _mc_cand")
     if n_ins:

@@ -57,6 +57,19 @@ def _image_sql(tt: TrackedTable, rows: str, after: str) -> tuple[str, str]:
     return cols, source
 
 
+def _window_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """The log's entries between versions ``v0`` (exclusive) and ``v1``."""
+    return f"SELECT * FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
+
+
+def _first_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """Each row's first entry between the versions: a before-image if it existed at ``v0``."""
+    return (
+        f"SELECT * FROM ({_window_sql(tt, v0, v1)})"
+        " QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
+    )
+
+
 def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False) -> str:
     """DuckDB SQL of the change set between versions ``v0`` (exclusive) and ``v1``.
 
@@ -69,10 +82,8 @@ def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False
     """
     v0, v1 = int(v0), int(v1)
     meta = ('"METADATA$ACTION"', '"METADATA$ISUPDATE"', '"METADATA$ROW_ID"')
-    window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
-    first = (
-        f"SELECT * FROM ({window}) QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
-    )
+    window = _window_sql(tt, v0, v1)
+    first = _first_entries_sql(tt, v0, v1)
     if append_only:
         cols, source = _image_sql(tt, "inserted", "r._version")
         return (
@@ -158,7 +169,8 @@ def physical_ddl(table_ddl: str, tt: TrackedTable) -> tuple[str, list[str], list
     return create.sql(dialect="duckdb"), columns, insertable
 
 
-def _inserted_ids(tt: TrackedTable, v0: int, v1: int) -> str:
+def logged_ids_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """The row ids the log names between versions ``v0`` (exclusive) and ``v1``."""
     return f"SELECT _row_id FROM {tt.log} WHERE _version > {int(v0)} AND _version <= {int(v1)}"
 
 
@@ -170,7 +182,7 @@ def delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign", *, ins
     """
     cols = ", ".join(q(c) for c in tt.columns)
     if inserts_only:
-        return f"SELECT {cols}, 1 AS {sign} FROM {tt.phys} WHERE _row_id IN ({_inserted_ids(tt, v0, v1)})"
+        return f"SELECT {cols}, 1 AS {sign} FROM {tt.phys} WHERE _row_id IN ({logged_ids_sql(tt, v0, v1)})"
     return (
         f"SELECT {cols}, CASE WHEN \"METADATA$ACTION\" = 'INSERT' THEN 1 ELSE -1 END AS {sign}"
         f" FROM ({change_set_sql(tt, v0, v1)})"
@@ -197,14 +209,10 @@ def old_state_sql(tt: TrackedTable, v0: int, v1: int, *, inserts_only: bool = Fa
     """
     v0, v1 = int(v0), int(v1)
     cols = ", ".join(q(c) for c in tt.columns)
+    unchanged = f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN ({logged_ids_sql(tt, v0, v1)})"
     if inserts_only:
-        return f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN ({_inserted_ids(tt, v0, v1)})"
-    window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
-    return (
-        f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
-        f" UNION ALL SELECT {cols} FROM (SELECT * FROM ({window}) QUALIFY row_number() OVER"
-        " (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1) WHERE NOT _is_insert"
-    )
+        return unchanged
+    return f"{unchanged} UNION ALL SELECT {cols} FROM ({_first_entries_sql(tt, v0, v1)}) WHERE NOT _is_insert"
 
 
 def log_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:
@@ -235,13 +243,10 @@ def restricted_states(
     v0, v1 = int(v0), int(v1)
     cols = ", ".join(q(c) for c in tt.columns if used is None or c.lower() in used)
     a = q(alias)
-    window = f"SELECT * FROM {tt.log} WHERE _version > {v0} AND _version <= {v1}"
     rows = temp(f"SELECT {a}._row_id, {cols} FROM {tt.phys} AS {a} WHERE {cond}")
     now = f"SELECT {cols} FROM {rows}"
-    firsts = (
-        f"SELECT * FROM ({window}) QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
-    )
-    before = f"SELECT {cols} FROM {rows} WHERE _row_id NOT IN (SELECT _row_id FROM ({window}))"
+    before = f"SELECT {cols} FROM {rows} WHERE _row_id NOT IN ({logged_ids_sql(tt, v0, v1)})"
     if not inserts_only:  # (see delta_sql)
+        firsts = _first_entries_sql(tt, v0, v1)
         before += f" UNION ALL SELECT {cols} FROM ({firsts}) AS {a} WHERE NOT {a}._is_insert AND {cond}"
     return now, before
