@@ -115,7 +115,7 @@ def _warm_up(wh: Any) -> None:
 def step_refresh(db: Path, k: int, mode: str) -> dict[str, Any]:
     """Warm up, apply K changes and run the task, then refresh both tables, timed:
     incrementally or (forced) in full. Returns the times and the tables' checksums."""
-    from moviecdc.emulator import pipeline
+    from moviecdc.emulator import plans, refresh
     from moviecdc.emulator.clock import ManualClock
     from moviecdc.simulate.runner import apply_changes
     from moviecdc.warehouse.local import LocalWarehouse
@@ -136,13 +136,13 @@ def step_refresh(db: Path, k: int, mode: str) -> dict[str, Any]:
         t2 = time.perf_counter()
         keys = [("CDC", name.upper()) for name in DTS]
         forced = None if mode == "incremental" else "FULL"
-        results = pipeline.refresh_group(eng, keys, "MANUAL", initial_action=forced)
+        results = refresh.refresh_group(eng, keys, "MANUAL", initial_action=forced)
         seconds = time.perf_counter() - t2
         actions = [results[key][1] for key in keys]
         if mode == "incremental":  # what was stored equals the query run in full, now
             for key in keys:
                 dt = eng.catalog.dynamic_tables[key]
-                stored, query = _checksum(eng, f"CDC.{key[1]}"), _checksum(eng, pipeline._translated(eng, dt)[0])
+                stored, query = _checksum(eng, f"CDC.{key[1]}"), _checksum(eng, plans.translated(eng, dt)[0])
                 if stored != query:
                     raise SystemExit(f"{key[1]}: the incremental result differs from the full one")
     return {"seconds": seconds, "dml": t1 - t0, "task": t2 - t1, "actions": actions}

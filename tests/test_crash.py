@@ -22,7 +22,7 @@ import pytest
 
 from moviecdc.emulator import faults
 from moviecdc.emulator.clock import ManualClock
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.simulate.generator import ChangeGenerator
 from moviecdc.simulate.runner import INSERT_COLUMNS, apply_changes
 from moviecdc.warehouse.local import LocalWarehouse

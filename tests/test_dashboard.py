@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.simulate.generator import ChangeGenerator, sample_bookings
 from moviecdc.simulate.runner import apply_changes, load_sample
 from moviecdc.warehouse.local import LocalWarehouse

@@ -8,7 +8,7 @@ import pytest
 
 from moviecdc.config import Settings
 from moviecdc.deploy import created_objects, deploy, teardown
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import ConfigError, DeployError, TemplateError
 from moviecdc.render import render_all, template_dir, template_variables
 from moviecdc.warehouse.base import RecordingWarehouse
@@ -104,7 +104,7 @@ def test_teardown_drops_everything_deploy_created(pipeline: LocalWarehouse) -> N
     teardown(pipeline, scripts())
     for show in ("STREAMS", "TASKS", "DYNAMIC TABLES"):
         assert pipeline.execute(f"SHOW {show} IN SCHEMA {NS}").rows == []
-    assert not pipeline.engine._table_exists(("CDC", "RAW_MOVIE_BOOKINGS"))
+    assert not pipeline.engine.table_exists(("CDC", "RAW_MOVIE_BOOKINGS"))
     con = pipeline.engine.con  # nor any storage, change log, group state or index behind them
     left = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_moviecdc' AND regexp_matches(table_name, '^(t[0-9]+|dt_)')"

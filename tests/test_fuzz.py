@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from moviecdc.deploy import deploy
 from moviecdc.emulator.clock import ManualClock
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import MovieCdcError
 from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS, deploy_pipeline

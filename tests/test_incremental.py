@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from moviecdc.emulator.clock import ManualClock
 from moviecdc.emulator.engine import Engine
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import SqlError
 from moviecdc.simulate.generator import ChangeGenerator
 from moviecdc.simulate.runner import apply_changes
@@ -266,7 +266,7 @@ def test_a_reader_that_has_not_refreshed_keeps_the_records_it_needs(shapes: Engi
     eng = shapes
     eng.execute("UPDATE t SET v = 8 WHERE k = 1")
     eng.execute("ALTER DYNAMIC TABLE proj REFRESH")
-    from moviecdc.emulator.pipeline import trim_change_logs
+    from moviecdc.emulator.retention import trim_change_logs
 
     trim_change_logs(eng)
     assert log_entries(eng, "t") > 0  # the other tables have not read the update yet
@@ -385,16 +385,16 @@ def test_newest_row_per_key_incremental_equals_full_thoroughly(sequence: list) -
 
 
 def test_newest_rows_are_read_alone_only_when_they_sort_first(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moviecdc.emulator import pipeline
+    from moviecdc.emulator import plans
 
     checks: list[bool] = []
-    sorts_first = pipeline._sorts_first
+    sorts_first = plans.sorts_first
 
     def spy(*args: object) -> bool:
         checks.append(sorts_first(*args))  # type: ignore[arg-type]
         return checks[-1]
 
-    monkeypatch.setattr(pipeline, "_sorts_first", spy)
+    monkeypatch.setattr(plans, "sorts_first", spy)
     in_order = [("append", [(1, 1, 5), (3, 2, 6)]), ("refresh",), ("append", [(3, 1, 7)])]
     eng = check_newest(in_order)
     # "newest" and "newest_ranked" read only the new rows; "oldest" keeps its older first rows

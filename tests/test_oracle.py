@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moviecdc.emulator.clock import ManualClock
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.simulate.runner import INSERT_COLUMNS
 from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS, deploy_pipeline

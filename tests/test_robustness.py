@@ -33,7 +33,7 @@ def fingerprint(db: Path) -> str:
 @pytest.fixture(scope="module")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A deployed, fed and caught-up database, built once and copied for each test."""
-    from moviecdc.emulator.pipeline import run_pending
+    from moviecdc.emulator.scheduler import run_pending
     from moviecdc.simulate.generator import ChangeGenerator, sample_bookings
     from moviecdc.simulate.runner import apply_changes, load_sample
     from moviecdc.warehouse.local import LocalWarehouse

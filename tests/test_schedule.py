@@ -1,4 +1,4 @@
-"""Tests for moviecdc.emulator.schedule (snowflake-cdc-semantics.md 2.2, 2.4, 3.1)."""
+"""Tests for moviecdc.dialect.schedule (snowflake-cdc-semantics.md 2.2, 2.4, 3.1)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from croniter import croniter
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from moviecdc.emulator.schedule import (
+from moviecdc.dialect.schedule import (
     MAX_INTERVAL_SECONDS,
     CronSchedule,
     IntervalSchedule,

@@ -31,8 +31,8 @@ def test_loop_runs_passes_and_releases_the_database(tmp_path: Path, clock: Manua
     n = run_loop(settings, interval=30, clock=clock, on_pass=passes.append,
                  should_stop=lambda: len(passes) >= 3, sleep=sleep)  # fmt: skip
     assert n == 3 and opened_between == [True, True]
-    tasks = [t for p in passes for t in p.tasks]  # type: ignore[attr-defined]
-    assert [state for _, state in tasks] == ["SUCCEEDED"]  # the 1-minute slot came on the 2nd sleep
+    tasks = [s for p in passes for s in p.steps if s.label.startswith("task ")]  # type: ignore[attr-defined]
+    assert [s.outcome for s in tasks] == ["SUCCEEDED"]  # the 1-minute slot came on the 2nd sleep
     with LocalWarehouse(db, clock=clock) as wh:
         assert wh.execute(f"SELECT count(*) FROM {NS}.movie_booking_cdc_events").scalar() == 1
 
@@ -46,9 +46,10 @@ def test_catch_up_pass_refreshes_the_chain(tmp_path: Path, clock: ManualClock) -
             " ticket_count, ticket_price) VALUES ('B1', 'C1', 'M1', '2025-09-01 20:00', 'BOOKED', 2, 12)"
         )
     report = run_local_pass(Settings(db_path=db), catch_up=True, clock=clock)
-    assert report.as_dict()["refreshes"] == [
-        {"name": "CDC.MOVIE_BOOKINGS_FILTERED", "state": "SUCCEEDED", "action": "INCREMENTAL"},
-        {"name": "CDC.MOVIE_BOOKING_INSIGHTS", "state": "SUCCEEDED", "action": "INCREMENTAL"},
+    assert report.ok
+    assert [(s.label, s.outcome) for s in report.steps if s.label.startswith("dynamic table")] == [
+        ("dynamic table CDC.MOVIE_BOOKINGS_FILTERED", "SUCCEEDED (INCREMENTAL)"),
+        ("dynamic table CDC.MOVIE_BOOKING_INSIGHTS", "SUCCEEDED (INCREMENTAL)"),
     ]
     with LocalWarehouse(db, clock=clock) as wh:
         assert wh.execute(f"SELECT active_revenue FROM {NS}.movie_booking_insights").scalar() == 24

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.simulate.generator import ChangeGenerator
 from moviecdc.simulate.runner import INSERT_COLUMNS
 from moviecdc.warehouse.local import LocalWarehouse

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from moviecdc.emulator.clock import ManualClock
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.status import StatusReport, collect_status
 from moviecdc.status_view import render_status
 from moviecdc.warehouse.base import Rows

@@ -278,14 +278,15 @@ def test_reads_inside_a_transaction_see_values_as_of_its_start(src: Engine) -> N
 
 
 def test_change_log_is_trimmed_once_every_stream_has_moved_past(src: Engine) -> None:
-    from moviecdc.emulator.pipeline import run_pending, trim_change_logs
+    from moviecdc.emulator.retention import trim_change_logs
+    from moviecdc.emulator.scheduler import run_pending
 
     src.execute("CREATE STREAM s2 ON TABLE t")
     log = src.catalog.tracked[("S", "T")].log
     src.execute("INSERT INTO t VALUES (3, 'c')")
     src.execute("UPDATE t SET v = 'a2' WHERE id = 1")
     consume(src, "s")
-    with src._txn():
+    with src.transaction():
         assert trim_change_logs(src) == 0  # s2 has not read them yet
     assert changes(src, "s2") == [(1, "a", "DELETE", True), (1, "a2", "INSERT", True), (3, "c", "INSERT", False)]
     src.execute("INSERT INTO sink SELECT id, v, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID FROM s2")

@@ -6,7 +6,7 @@ import pytest
 
 from moviecdc.emulator.clock import ManualClock
 from moviecdc.emulator.engine import Engine
-from moviecdc.emulator.pipeline import run_pending
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import SqlError
 
 HISTORY = (

@@ -12,13 +12,16 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from moviecdc import __version__
 from moviecdc.config import Settings, load, parse_vars
 from moviecdc.errors import ConfigError, MovieCdcError
+
+if TYPE_CHECKING:
+    from moviecdc.warehouse.base import PipelineRun
 
 
 @dataclass
@@ -322,30 +325,26 @@ def run(app: App, once: bool, interval: float) -> None:
     """Run due tasks and dynamic-table refreshes (local loop until Ctrl-C)."""
     from moviecdc import scheduler
 
+    def show(result: PipelineRun) -> None:
+        for step in result.steps:
+            click.echo(f"{step.label}: {step.outcome}")
+
     if app.settings.target == "snowflake":
         if not once:
             raise ConfigError("Snowflake runs tasks and refreshes itself; use `run --once` to trigger them now")
         wh = app.connect("run")
         try:
-            result = scheduler.run_snowflake_once(wh, app.ns)
+            result = wh.run_pipeline()
         finally:
             wh.close()
-        for step, outcome in result.steps:
-            click.echo(f"{step}: {outcome}")
+        show(result)
         if not result.ok:
             raise MovieCdcError("run --once did not complete cleanly (see above)")
         return
-
-    def show(report: Any) -> None:
-        for name, state in report.tasks:
-            click.echo(f"task {name}: {state}")
-        for name, state, action in report.refreshes:
-            click.echo(f"dynamic table {name}: {state} ({action})")
-
     if once:
-        report = scheduler.run_local_pass(app.settings, catch_up=True)
-        show(report)
-        if not (report.tasks or report.refreshes):
+        result = scheduler.run_local_pass(app.settings, catch_up=True)
+        show(result)
+        if not result.steps:
             click.echo("Nothing to run: no resumed task and no scheduled dynamic table (run `moviecdc deploy`).")
         return
     click.echo(
@@ -420,8 +419,8 @@ def status(app: App, as_json: bool, check: bool, history: int, watch: float | No
 @pass_app
 def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
     """Run SQL (Snowflake dialect) against the target."""
+    from moviecdc.dialect.split import split_statements
     from moviecdc.output import format_rows
-    from moviecdc.sqlsplit import split_statements
 
     if (query is None) == (file is None):
         raise click.UsageError("give exactly one of -q SQL or -f FILE")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from moviecdc.emulator import ddl
+from moviecdc.dialect import ddl
 from moviecdc.errors import DeployError, MovieCdcError
 from moviecdc.render import RenderedScript
 from moviecdc.warehouse.base import Warehouse

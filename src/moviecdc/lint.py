@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
-from moviecdc.emulator import ddl
-from moviecdc.emulator.objects import analyze_query
-from moviecdc.emulator.translate import base_tables
+from moviecdc.dialect import ddl
+from moviecdc.dialect.query import analyze_query, base_tables, unread_downstream
 from moviecdc.errors import MovieCdcError
 from moviecdc.render import RenderedScript
 
@@ -202,12 +201,14 @@ def check_task_guard(pipe: Pipeline) -> list[Finding]:
 
 
 def check_downstream_leaf(pipe: Pipeline) -> list[Finding]:
-    read = set().union(*(_names(q) for _, q in pipe.dynamic)) if pipe.dynamic else set()
+    by_name = {_last(p.cdc.name): p for p, _ in pipe.dynamic}  # type: ignore[union-attr]
+    lags = {name: None if p.cdc.target_lag.upper() == "DOWNSTREAM" else 0 for name, p in by_name.items()}  # type: ignore[union-attr]
+    inputs = {_last(p.cdc.name): _names(q) for p, q in pipe.dynamic}  # type: ignore[union-attr]
     return [
-        Finding(p.script, p.line, "MC003", f"dynamic table {p.cdc.name} has TARGET_LAG = DOWNSTREAM but no dynamic"  # type: ignore[union-attr]
-                " table reads it: Snowflake refreshes it once at creation and never again; give it a duration")
-        for p, _ in pipe.dynamic
-        if p.cdc.target_lag.upper() == "DOWNSTREAM" and _last(p.cdc.name) not in read  # type: ignore[union-attr]
+        Finding(by_name[name].script, by_name[name].line, "MC003", f"dynamic table {by_name[name].cdc.name} has"  # type: ignore[union-attr]
+                " TARGET_LAG = DOWNSTREAM but no dynamic table reads it: Snowflake refreshes it once at creation"
+                " and never again; give it a duration")
+        for name in unread_downstream(lags, inputs)
     ]  # fmt: skip
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import jinja2
 
 from moviecdc.config import Settings
-from moviecdc.emulator.schedule import parse_schedule, parse_target_lag
+from moviecdc.dialect.schedule import parse_schedule, parse_target_lag
+from moviecdc.dialect.split import Statement, split_statements
 from moviecdc.errors import ConfigError, SqlError, TemplateError
-from moviecdc.sqlsplit import Statement, split_statements
 
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 QUOTED_IDENT_RE = re.compile(r'^"[^"\x00-\x1f]{1,255}"$')

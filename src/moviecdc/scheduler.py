@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from moviecdc.config import Settings
 from moviecdc.emulator.clock import Clock
-from moviecdc.emulator.pipeline import PassReport, run_pending
-from moviecdc.errors import ConfigError, MovieCdcError
+from moviecdc.errors import ConfigError
 from moviecdc.warehouse import connect
-from moviecdc.warehouse.base import Warehouse
-from moviecdc.warehouse.local import LocalWarehouse
+from moviecdc.warehouse.base import PipelineRun
+from moviecdc.warehouse.snowflake import run_snowflake_once
 
-TASK = "consume_stream_task"
-DYNAMIC_TABLES = ("movie_bookings_filtered", "movie_booking_insights")
+__all__ = ["run_local_pass", "run_loop", "run_snowflake_once"]
 
 
-def run_local_pass(settings: Settings, *, catch_up: bool, clock: Clock | None = None) -> PassReport:
+def run_local_pass(settings: Settings, *, catch_up: bool, clock: Clock | None = None) -> PipelineRun:
     """One scheduler pass on the local database (opened and closed here)."""
     wh = connect(settings, command="run", clock=clock)
     try:
-        assert isinstance(wh, LocalWarehouse)
-        return run_pending(wh.engine, catch_up=catch_up)
+        return wh.run_pipeline(catch_up=catch_up)
     finally:
         wh.close()
 
@@ -39,7 +35,7 @@ def run_loop(
     *,
     interval: float = 5.0,
     clock: Clock | None = None,
-    on_pass: Callable[[PassReport], None] | None = None,
+    on_pass: Callable[[PipelineRun], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
@@ -58,72 +54,3 @@ def run_loop(
             break
         sleep(interval)
     return passes
-
-
-@dataclass
-class SnowflakeRunReport:
-    """Each step of `run --once` on Snowflake and how it ended."""
-
-    steps: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(outcome.split()[0] in {"SUCCEEDED", "SKIPPED"} for _, outcome in self.steps)
-
-
-TERMINAL = {"SUCCEEDED", "FAILED", "FAILED_AND_AUTO_SUSPENDED", "CANCELLED", "SKIPPED"}
-
-
-def run_snowflake_once(
-    wh: Warehouse,
-    ns: str,
-    *,
-    timeout: float = 600.0,
-    poll: float = 2.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> SnowflakeRunReport:
-    """EXECUTE TASK and wait for the run; then refresh the dynamic tables upstream first.
-
-    EXECUTE TASK only queues a run, so the run is followed in TASK_HISTORY (the newest
-    EXECUTE_TASK run of the task) until it ends. ALTER DYNAMIC TABLE ... REFRESH is
-    synchronous; each one's outcome is reported.
-    """
-    report = SnowflakeRunReport()
-    database = ns.split(".")[0]
-    before = _last_manual_run(wh, database, ns)
-    wh.execute(f"EXECUTE TASK {ns}.{TASK}")
-    deadline = clock() + timeout
-    while True:
-        run = _last_manual_run(wh, database, ns)
-        is_new = run is not None and (before is None or run[1] != before[1])
-        if is_new and run is not None and run[0] in TERMINAL:
-            state, error = run[0], run[2]
-            break
-        if clock() >= deadline:
-            state, error = f"still running after {timeout:g} s", None
-            break
-        sleep(poll)
-    report.steps.append((f"EXECUTE TASK {TASK}", state + (f": {error}" if error else "")))
-    for name in DYNAMIC_TABLES:
-        try:
-            res = wh.execute(f"ALTER DYNAMIC TABLE {ns}.{name} REFRESH")
-            outcome = "SUCCEEDED"
-            if res.rows and len(res.rows[0]) >= 3:
-                outcome = f"{res.rows[0][1]} ({res.rows[0][2]})"
-        except MovieCdcError as exc:
-            outcome = f"FAILED: {exc.message}"
-        report.steps.append((f"REFRESH {name}", outcome))
-    return report
-
-
-def _last_manual_run(wh: Warehouse, database: str, ns: str) -> tuple[str, object, str | None] | None:
-    """(state, scheduled time, error) of the task's newest EXECUTE_TASK run, if any."""
-    rows = wh.execute(
-        f"SELECT STATE, SCHEDULED_TIME, ERROR_MESSAGE, SCHEDULED_FROM FROM TABLE({database}.INFORMATION_SCHEMA."
-        f"TASK_HISTORY(TASK_NAME => '{TASK.upper()}', RESULT_LIMIT => 20)) ORDER BY SCHEDULED_TIME DESC"
-    ).rows
-    for state, scheduled, error, source in rows:
-        if source == "EXECUTE_TASK":
-            return str(state), scheduled, error  # type: ignore[return-value]
-    return None

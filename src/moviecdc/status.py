@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from moviecdc.emulator.schedule import parse_target_lag
-from moviecdc.emulator.translate import table_names
+from moviecdc.dialect.query import effective_lag, table_names, unread_downstream
+from moviecdc.dialect.schedule import parse_target_lag
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.render import literal
 from moviecdc.warehouse.base import Warehouse
@@ -275,7 +275,7 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
 
 def _inputs(text: str) -> set[str]:
     """Upper-case table names a dynamic table's CREATE statement (SHOW's ``text``) reads."""
-    from moviecdc.emulator.ddl import CreateDynamicTable, parse_cdc
+    from moviecdc.dialect.ddl import CreateDynamicTable, parse_cdc
 
     try:
         stmt = parse_cdc(text)
@@ -294,15 +294,7 @@ def _dynamic_tables(wh: Warehouse, ns: str, database: str, report: StatusReport,
         except MovieCdcError:
             lags[str(r["name"]).upper()] = None
 
-    def effective(name: str, seen: frozenset[str] = frozenset()) -> int | None:
-        if lags.get(name) is not None:
-            return lags[name]
-        found = [
-            e for other, ins in inputs.items()
-            if name in ins and other not in seen and (e := effective(other, seen | {name})) is not None
-        ]  # fmt: skip
-        return min(found) if found else None
-
+    unread = set(unread_downstream(lags, inputs))
     for r in rows:
         name = str(r["name"])
         up = name.upper()
@@ -314,7 +306,7 @@ def _dynamic_tables(wh: Warehouse, ns: str, database: str, report: StatusReport,
             " ORDER BY REFRESH_START_TIME DESC"
         ).dicts()
         data_ts = _aware(r.get("data_timestamp"))
-        eff = effective(up)
+        eff = effective_lag(up, lags, inputs)
         actual = (now - data_ts).total_seconds() if data_ts else None
         info = {
             "name": name,
@@ -329,8 +321,7 @@ def _dynamic_tables(wh: Warehouse, ns: str, database: str, report: StatusReport,
             "recent_refreshes": [_refresh(x) for x in refreshes],
         }
         report.dynamic_tables.append(info)
-        consumers = [o for o, ins in inputs.items() if up in ins]
-        if str(r.get("target_lag")).upper() == "DOWNSTREAM" and not consumers:
+        if up in unread:
             report.findings.append(
                 Finding(FAIL, name, "TARGET_LAG = DOWNSTREAM and no dynamic table reads it:"
                         " Snowflake never refreshes it; give it a duration")

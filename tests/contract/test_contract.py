@@ -21,7 +21,7 @@ import sqlglot
 from moviecdc.config import Settings
 from moviecdc.connection import check_connection
 from moviecdc.deploy import deploy, plan, teardown
-from moviecdc.emulator import ddl
+from moviecdc.dialect import ddl
 from moviecdc.emulator.clock import ManualClock
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.render import render_all, template_variables
@@ -202,7 +202,7 @@ def test_run_once_sequence(target: tuple[Any, list[str]]) -> None:
     sent.clear()
     report = run_snowflake_once(wh, NS, sleep=lambda s: None)
     assert report.ok, report.steps
-    assert [step for step, _ in report.steps] == [
+    assert [step.label for step in report.steps] == [
         "EXECUTE TASK consume_stream_task", "REFRESH movie_bookings_filtered", "REFRESH movie_booking_insights",
     ]  # fmt: skip
     assert [v for v in verbs(sent) if not v.startswith("SELECT STATE,")] == [

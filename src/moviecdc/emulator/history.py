@@ -9,15 +9,12 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
 from moviecdc.emulator.catalog import SCHEMA, DynamicTableState, Key, TaskState
+from moviecdc.emulator.session import Session
 from moviecdc.errors import MovieCdcError, SqlError, UnsupportedSqlError
-
-if TYPE_CHECKING:
-    from moviecdc.emulator.engine import Engine
 
 
 @dataclass
@@ -31,7 +28,7 @@ class TaskRun:
 
 
 def record_task_run(
-    engine: Engine, run: TaskRun, state: str, exc: MovieCdcError | None, next_time: datetime | None
+    engine: Session, run: TaskRun, state: str, exc: MovieCdcError | None, next_time: datetime | None
 ) -> None:
     t = run.task
     skipped = state == "SKIPPED"
@@ -64,7 +61,7 @@ def record_task_run(
     )
 
 
-def set_scheduled_row(engine: Engine, task: TaskState, when: datetime | None) -> None:
+def set_scheduled_row(engine: Session, task: TaskState, when: datetime | None) -> None:
     """Keep one future SCHEDULED row per started, scheduled task (reference 2.7)."""
     engine.con.execute(
         f"DELETE FROM {SCHEMA}.task_history WHERE STATE = 'SCHEDULED' AND SCHEMA_NAME = ? AND NAME = ?",
@@ -85,7 +82,7 @@ def set_scheduled_row(engine: Engine, task: TaskState, when: datetime | None) ->
 
 
 def record_refresh(
-    engine: Engine,
+    engine: Session,
     dt: DynamicTableState,
     state: str,
     action: str,
@@ -132,7 +129,7 @@ def record_refresh(
     )
 
 
-def last_refresh_error(engine: Engine, key: Key) -> str | None:
+def last_refresh_error(engine: Session, key: Key) -> str | None:
     row = engine.con.execute(
         f"SELECT STATE_MESSAGE FROM {SCHEMA}.refresh_history WHERE SCHEMA_NAME = ? AND NAME = ?"
         " ORDER BY REFRESH_START_TIME DESC, REFRESH_END_TIME DESC LIMIT 1",
@@ -155,7 +152,7 @@ def _limit(kwargs: dict[str, object]) -> int:
     return limit
 
 
-def _name_filter(kwargs: dict[str, object], key: str, engine: Engine) -> list[str]:
+def _name_filter(kwargs: dict[str, object], key: str, engine: Session) -> list[str]:
     where: list[str] = []
     value = kwargs.pop(key, None)
     if value is None:
@@ -167,7 +164,7 @@ def _name_filter(kwargs: dict[str, object], key: str, engine: Engine) -> list[st
     return where
 
 
-def table_function_sql(engine: Engine, name: str, kwargs: dict[str, object]) -> str:
+def table_function_sql(engine: Session, name: str, kwargs: dict[str, object]) -> str:
     """DuckDB SQL answering one INFORMATION_SCHEMA table function call."""
     kwargs = dict(kwargs)
     if name == "TASK_HISTORY":

@@ -24,8 +24,9 @@ from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
+from moviecdc.dialect.idents import fold
+from moviecdc.dialect.split import tokenize
 from moviecdc.errors import SqlError, UnsupportedSqlError
-from moviecdc.sqlsplit import tokenize
 
 _SNOWFLAKE = Snowflake()
 
@@ -56,6 +57,7 @@ class Context:
     """Per-statement state shared by the rules."""
 
     resolver: Resolver
+    schema: str = "PUBLIC"  # unqualified tables resolve here
     objects: list[str] = field(default_factory=list)  # marker n → SQL
     streams: list[exp.Table] = field(default_factory=list)  # streams read
     used_clock: bool = False  # CURRENT_TIMESTAMP was replaced by the statement time
@@ -119,25 +121,6 @@ def render(
 
     sql = _PARAM_RE.sub(sub, sql)
     return sql, bound
-
-
-def base_tables(expr: exp.Expr) -> list[exp.Table]:
-    """The tables a statement reads or writes, without its CTE names and table functions."""
-    ctes = {(c.alias or "").upper() for c in expr.find_all(exp.CTE)}
-    return [
-        t
-        for t in expr.find_all(exp.Table)
-        if isinstance(t.this, exp.Identifier) and not (t.args.get("db") is None and t.name.upper() in ctes)
-    ]
-
-
-def table_names(sql: str) -> set[str]:
-    """Upper-case names of the tables ``sql`` references; empty if it does not parse."""
-    try:
-        expr = sqlglot.parse_one(sql, read="snowflake")
-    except ParseError:
-        return set()
-    return {t.name.upper() for t in base_tables(expr)}
 
 
 # -- rules -------------------------------------------------------------------
@@ -236,3 +219,45 @@ def apply_rules(expr: exp.Expr, ctx: Context, rules: Sequence[Rule] = RULES) -> 
         return node
 
     return expr.transform(each, copy=False)
+
+
+def qualify(root: exp.Expr) -> Rule:
+    """Unqualified tables resolve in the context's schema (CTE names excepted)."""
+    ctes = {fold(c.alias) for c in root.find_all(exp.CTE)}
+
+    def rule(node: exp.Expr, ctx: Context) -> exp.Expr:
+        if (
+            isinstance(node, exp.Table)
+            and isinstance(node.this, exp.Identifier)
+            and node.args.get("db") is None
+            and not node.name.startswith("__mcdc_")
+            and fold(node.this) not in ctes
+        ):
+            node.set("db", exp.to_identifier(ctx.schema, quoted=True))
+        return node
+
+    return rule
+
+
+def rewrite(expr: exp.Expr, ctx: Context, *, clock: bool = True) -> exp.Expr:
+    """Apply every rule and the schema qualification to ``expr``, in place.
+
+    ``clock`` False leaves CURRENT_TIMESTAMP as it is (DDL: a column default is
+    evaluated when a row is written, not when the table is created).
+    """
+    rules = RULES if clock else tuple(r for r in RULES if r is not statement_time)
+    return apply_rules(expr, ctx, (*rules, qualify(expr)))
+
+
+def translate(
+    expr: exp.Expr, ctx: Context, params: Sequence[object] | None = None, *, clock: bool = True, keep: bool = True
+) -> tuple[str, list[object]]:
+    """The one entry point: a parsed Snowflake statement and its context → DuckDB SQL
+    and the values to bind to its ``?`` markers.
+
+    ``ctx`` collects what the statement reads (streams, the clock); ``keep`` False lets
+    the caller's ``expr`` be rewritten in place.
+    """
+    if keep:
+        expr = expr.copy()
+    return render(rewrite(expr, ctx, clock=clock), ctx, params, keep=False)

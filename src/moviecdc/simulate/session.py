@@ -107,11 +107,7 @@ def _known(wh: Warehouse, ns: str) -> list[Booking]:
 
 
 def _catch_up(wh: Warehouse) -> None:
-    from moviecdc.emulator.pipeline import run_pending
-    from moviecdc.warehouse.local import LocalWarehouse
-
-    if isinstance(wh, LocalWarehouse):
-        run_pending(wh.engine, catch_up=True)
+    wh.run_pipeline(catch_up=True)
 
 
 def run_simulation(

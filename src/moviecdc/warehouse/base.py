@@ -28,6 +28,32 @@ class Rows:
         return self.rows[0][0] if self.rows else None
 
 
+@dataclass(frozen=True)
+class PipelineStep:
+    """One task run or refresh of a pipeline run: what ran and how it ended."""
+
+    label: str  # e.g. "task CDC.CONSUME_STREAM_TASK", "REFRESH movie_booking_insights"
+    outcome: str  # e.g. "SUCCEEDED", "SUCCEEDED (INCREMENTAL)", "FAILED: <error>"
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.split()[0].rstrip(":") in {"SUCCEEDED", "SKIPPED"}
+
+
+@dataclass
+class PipelineRun:
+    """What ``Warehouse.run_pipeline`` ran, in order."""
+
+    steps: list[PipelineStep] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "steps": [{"step": s.label, "outcome": s.outcome} for s in self.steps]}
+
+
 class Warehouse(Protocol):
     """A connection to a target that runs Snowflake SQL.
 
@@ -42,6 +68,16 @@ class Warehouse(Protocol):
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         """Insert many rows into ``table`` in bulk; returns the number inserted."""
+        ...
+
+    def run_pipeline(self, *, catch_up: bool = True) -> PipelineRun:
+        """Run the pipeline now: the task, then the dynamic tables' refreshes.
+
+        With ``catch_up`` every resumed task runs and every dynamic table that would
+        refresh on its own refreshes, as if enough time had passed for every schedule and
+        lag; without it (the local scheduler loop) only what is due runs. On Snowflake
+        it is ``EXECUTE TASK`` and ``ALTER DYNAMIC TABLE ... REFRESH`` (always a catch-up).
+        """
         ...
 
     def close(self) -> None:
@@ -63,6 +99,9 @@ class RecordingWarehouse:
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         self.statements.append((f"INSERT INTO {table} ({', '.join(columns)}) <{len(rows)} rows>", None))
         return len(rows)
+
+    def run_pipeline(self, *, catch_up: bool = True) -> PipelineRun:
+        return PipelineRun()
 
     def close(self) -> None:
         pass

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from moviecdc.emulator.clock import Clock
 from moviecdc.emulator.engine import Engine
-from moviecdc.warehouse.base import Params, Rows
+from moviecdc.warehouse.base import Params, PipelineRun, PipelineStep, Rows
 
 
 class LocalWarehouse:
@@ -48,6 +48,13 @@ class LocalWarehouse:
         finally:
             self.engine.con.unregister(name)
         return int(res.rowcount or 0)
+
+    def run_pipeline(self, *, catch_up: bool = True) -> PipelineRun:
+        """One scheduler pass of the local engine (``catch_up``: as ``run --once``)."""
+        report = self.engine.run_pending(catch_up=catch_up)
+        steps = [PipelineStep(f"task {name}", state) for name, state in report.tasks]
+        steps += [PipelineStep(f"dynamic table {n}", f"{state} ({action})") for n, state, action in report.refreshes]
+        return PipelineRun(steps)
 
     def close(self) -> None:
         self.engine.close()

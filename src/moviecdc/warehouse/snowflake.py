@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType, TracebackType
 from typing import Any, cast
 
 from moviecdc.config import Settings, snowflake_connect_args
-from moviecdc.errors import ConfigError, ConnectionFailedError, SqlError
-from moviecdc.warehouse.base import Params, Rows
+from moviecdc.errors import ConfigError, ConnectionFailedError, MovieCdcError, SqlError
+from moviecdc.names import DYNAMIC_TABLES, TASK
+from moviecdc.render import ident
+from moviecdc.warehouse.base import Params, PipelineRun, PipelineStep, Rows, Warehouse
 
 INSERT_CHUNK_ROWS = 1000
 
@@ -59,6 +62,7 @@ class SnowflakeWarehouse:
         """
         # settings first: a missing account is reported even without the connector
         kwargs = snowflake_connect_args(settings, query_tag=query_tag)
+        self.ns = f"{ident(settings.database, 'database')}.{ident(settings.schema, 'schema')}"
         # Duck-typed: the real module or a test fake with connect() and errors.
         self._connector = cast(Any, connector if connector is not None else _import_connector())
         self._caught = _error_classes(self._connector)
@@ -149,6 +153,10 @@ class SnowflakeWarehouse:
             self.execute(head + ", ".join([group] * len(chunk)), params)
         return len(rows)
 
+    def run_pipeline(self, *, catch_up: bool = True) -> PipelineRun:
+        """EXECUTE TASK, then REFRESH each dynamic table (Snowflake schedules the rest)."""
+        return run_snowflake_once(self, self.ns)
+
     def close(self) -> None:
         """Close the connection; safe to call twice, never raises connector errors."""
         if self._closed:
@@ -209,3 +217,61 @@ def _error_classes(connector: object) -> tuple[type[BaseException], ...]:
     errors = getattr(connector, "errors", None)
     found = [getattr(errors, name, None) for name in names]
     return (*(c for c in found if isinstance(c, type) and issubclass(c, BaseException)), OSError)
+
+
+TERMINAL = {"SUCCEEDED", "FAILED", "FAILED_AND_AUTO_SUSPENDED", "CANCELLED", "SKIPPED"}
+
+
+def run_snowflake_once(
+    wh: Warehouse,
+    ns: str,
+    *,
+    timeout: float = 600.0,
+    poll: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> PipelineRun:
+    """EXECUTE TASK and wait for the run; then refresh the dynamic tables upstream first.
+
+    EXECUTE TASK only queues a run, so the run is followed in TASK_HISTORY (the newest
+    EXECUTE_TASK run of the task) until it ends. ALTER DYNAMIC TABLE ... REFRESH is
+    synchronous; each one's outcome is reported.
+    """
+    report = PipelineRun()
+    database = ns.split(".")[0]
+    before = _last_manual_run(wh, database, ns)
+    wh.execute(f"EXECUTE TASK {ns}.{TASK}")
+    deadline = clock() + timeout
+    while True:
+        run = _last_manual_run(wh, database, ns)
+        is_new = run is not None and (before is None or run[1] != before[1])
+        if is_new and run is not None and run[0] in TERMINAL:
+            state, error = run[0], run[2]
+            break
+        if clock() >= deadline:
+            state, error = f"still running after {timeout:g} s", None
+            break
+        sleep(poll)
+    report.steps.append(PipelineStep(f"EXECUTE TASK {TASK}", state + (f": {error}" if error else "")))
+    for name in DYNAMIC_TABLES:
+        try:
+            res = wh.execute(f"ALTER DYNAMIC TABLE {ns}.{name} REFRESH")
+            outcome = "SUCCEEDED"
+            if res.rows and len(res.rows[0]) >= 3:
+                outcome = f"{res.rows[0][1]} ({res.rows[0][2]})"
+        except MovieCdcError as exc:
+            outcome = f"FAILED: {exc.message}"
+        report.steps.append(PipelineStep(f"REFRESH {name}", outcome))
+    return report
+
+
+def _last_manual_run(wh: Warehouse, database: str, ns: str) -> tuple[str, object, str | None] | None:
+    """(state, scheduled time, error) of the task's newest EXECUTE_TASK run, if any."""
+    rows = wh.execute(
+        f"SELECT STATE, SCHEDULED_TIME, ERROR_MESSAGE, SCHEDULED_FROM FROM TABLE({database}.INFORMATION_SCHEMA."
+        f"TASK_HISTORY(TASK_NAME => '{TASK.upper()}', RESULT_LIMIT => 20)) ORDER BY SCHEDULED_TIME DESC"
+    ).rows
+    for state, scheduled, error, source in rows:
+        if source == "EXECUTE_TASK":
+            return str(state), scheduled, error  # type: ignore[return-value]
+    return None

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlglot.tokens import Token, TokenType
 
+from moviecdc.dialect.split import tokenize
 from moviecdc.errors import SqlError, UnsupportedSqlError
-from moviecdc.sqlsplit import tokenize
 
 
 @dataclass(frozen=True)
@@ -616,3 +616,8 @@ def _parse_show(p: _Parser) -> Show | None:
             scope = "SCHEMA"
             scope_name = None if p.at_end() else p.name()
     return Show(kind, terse, like, scope, scope_name)
+
+
+def parse_name(text: str) -> Name:
+    """An object name as written (``name``, ``schema.name``, ``db.schema.name``, quoted or not)."""
+    return _Parser(text).name()

@@ -1,0 +1,175 @@
+"""The statement path: one Snowflake statement in, its result out.
+
+Statements sqlglot cannot parse (streams, tasks, dynamic tables, SHOW) are parsed by
+:mod:`moviecdc.dialect.ddl` and handed to the CDC-statement handler the engine was
+built with; everything else is parsed by sqlglot, translated by
+:mod:`moviecdc.emulator.translate` and run by DuckDB. DML on a change-tracked table is
+captured (:mod:`moviecdc.emulator.capture`); DML that reads a stream consumes it in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+from sqlglot import exp
+
+from moviecdc.dialect import ddl
+from moviecdc.dialect.idents import fold
+from moviecdc.emulator import capture, resolver, tables
+from moviecdc.emulator import translate as tr
+from moviecdc.emulator.clock import Clock
+from moviecdc.emulator.session import Session, duck_message
+from moviecdc.errors import SqlError, UnsupportedSqlError
+from moviecdc.warehouse.base import Rows
+
+_DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
+_DONE = "Statement executed successfully."
+_DML_LABELS: dict[type[exp.Expr], str] = {
+    exp.Insert: "number of rows inserted",
+    exp.Update: "number of rows updated",
+    exp.Delete: "number of rows deleted",
+    exp.TruncateTable: "status",
+    exp.Merge: "number of rows merged",
+}
+
+CdcHandler = Callable[["Core", ddl.CdcStatement, str], Rows]
+
+
+def _no_cdc(core: Core, stmt: ddl.CdcStatement, text: str) -> Rows:
+    raise UnsupportedSqlError("streams, tasks and dynamic tables need the full engine", statement=text)
+
+
+class Core(Session):
+    """A session that runs Snowflake statements; ``cdc`` runs the CDC statements."""
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        clock: Clock | None = None,
+        database: str = "MOVIECDC",
+        schema: str = "PUBLIC",
+        busy_timeout: float = 30.0,
+        read_only: bool = False,
+        cdc: CdcHandler = _no_cdc,
+    ) -> None:
+        super().__init__(
+            path, clock=clock, database=database, schema=schema, busy_timeout=busy_timeout, read_only=read_only
+        )
+        self._cdc = cdc
+
+    def execute(self, sql: str, params: Sequence[object] | None = None) -> Rows:
+        """Run one Snowflake statement.
+
+        Args:
+            sql: the statement (Snowflake SQL; ``?`` marks a bound parameter).
+            params: values for the ``?`` markers.
+
+        Returns:
+            The statement's result.
+
+        Raises:
+            SqlError: the statement failed; nothing it did is kept.
+            UnsupportedSqlError: the local engine cannot run this statement.
+        """
+        self.new_statement()
+        text = sql.strip().rstrip(";").strip()
+        if not text:
+            raise SqlError("empty SQL statement")
+        try:
+            cdc = ddl.parse_cdc(text)
+            if cdc is not None:
+                return self._cdc(self, cdc, text)
+            return self._sql(tr.parse(text), text, params)
+        except duckdb.Error as exc:
+            raise SqlError(duck_message(exc), statement=text) from exc
+        finally:
+            self.new_statement()
+
+    def _sql(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
+        if isinstance(expr, exp.Transaction):
+            self.begin_user_transaction()
+            return Rows(message=_DONE)
+        if isinstance(expr, exp.Commit | exp.Rollback):
+            self.end_user_transaction(commit=isinstance(expr, exp.Commit))
+            return Rows(message=_DONE)
+        if isinstance(expr, exp.Use):
+            return self._use(expr)
+        if _is_access_control(expr):
+            return Rows(
+                columns=["status"],
+                rows=[("Statement executed successfully (the local engine does not enforce access control).",)],
+                message="access control is not enforced locally",
+            )
+        if isinstance(expr, exp.Create):
+            return tables.create(self, expr, text, params)
+        if isinstance(expr, exp.Drop):
+            return tables.drop(self, expr, text)
+        if isinstance(expr, exp.Alter):
+            return tables.alter(self, expr, text)
+        if isinstance(expr, _DML):
+            return self._dml(expr, text, params)
+        if isinstance(expr, exp.Show):
+            raise UnsupportedSqlError(
+                f"SHOW {expr.name} is not supported by the local engine (SHOW STREAMS, TASKS and DYNAMIC TABLES are)",
+                statement=text,
+            )
+        if isinstance(expr, exp.Command):
+            raise UnsupportedSqlError(f"the local engine cannot run this statement ({expr.name})", statement=text)
+        return self._query(expr, params)
+
+    def _query(self, expr: exp.Expr, params: Sequence[object] | None) -> Rows:
+        with self.transaction():
+            sql, bound, _ = resolver.translate(self, expr, params)
+            cur = self.con.execute(sql, bound or None)
+            cols = [d[0] for d in cur.description] if cur.description else []
+            return Rows(columns=cols, rows=cur.fetchall())
+
+    def _use(self, expr: exp.Use) -> Rows:
+        kind = (expr.args.get("kind") or exp.Var(this="SCHEMA")).name.upper()
+        table = expr.this
+        if kind == "DATABASE":
+            self.use(database=fold(table.this))
+        elif kind in {"SCHEMA", ""}:
+            schema = fold(table.this)
+            assert schema is not None
+            self.use(database=fold(table.args.get("db")), schema=schema)
+        # USE ROLE / WAREHOUSE / SECONDARY ROLES: nothing to do locally
+        return Rows(message=_DONE)
+
+    def _dml(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
+        key = self.resolve(capture.dml_target(expr))
+        if key in self.catalog.dynamic_tables:
+            raise SqlError(f"DML operations are not allowed on dynamic table {key[1]}", statement=text)
+        if key in self.catalog.streams:
+            raise SqlError(f"{key[1]} is a stream; DML on a stream is not allowed", statement=text)
+        label = _DML_LABELS[type(expr)]
+        with self.transaction():
+            version = self.next_version()
+            tt = self.catalog.tracked.get(key)
+            if tt is not None:
+                count, ctx = capture.captured_dml(self, expr, tt, version, params, text)
+            else:
+                sql, bound, ctx = resolver.translate(self, expr, params)
+                cur = self.con.execute(sql, bound or None)
+                row = cur.fetchone() if cur.description else None
+                count = int(row[0]) if row and isinstance(row[0], int) else 0
+            self.catalog.set_version(key, version, self.now())
+            resolver.consume(self, ctx)
+        return Rows(columns=[label], rows=[(count,)], rowcount=count)
+
+
+def _is_access_control(expr: exp.Expr) -> bool:
+    """GRANT / REVOKE and CREATE / DROP ROLE: accepted and ignored by the local engine."""
+    if isinstance(expr, exp.Grant | exp.Revoke):
+        return True
+    if isinstance(expr, exp.Drop) and (expr.args.get("kind") or "").upper() == "ROLE":
+        return True
+    if isinstance(expr, exp.Command):
+        name = expr.name.upper()
+        rest = str(expr.expression or "").strip().upper()
+        return name in {"GRANT", "REVOKE"} or (name in {"CREATE", "DROP"} and rest.startswith("ROLE"))
+    return False

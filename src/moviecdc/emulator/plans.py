@@ -1,0 +1,235 @@
+"""Incremental refresh plans: the compiled query of each dynamic table (cached per engine and
+per process) and the statements that bring it up to date from its inputs' changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from moviecdc.dialect.idents import quote
+from moviecdc.emulator import (
+    ivm,
+    resolver,
+    streams,
+)
+from moviecdc.emulator import translate as tr
+from moviecdc.emulator.catalog import DynamicTableState, Key, TrackedTable
+from moviecdc.emulator.session import Session
+from moviecdc.errors import SqlError
+
+
+def compiler(engine: Session, dt: DynamicTableState) -> ivm.Compiler:
+    """The incremental compiler for a dynamic table's query (cached per query text).
+
+    Raises:
+        ivm.NotIncremental: the query cannot be maintained from its inputs' changes.
+    """
+    cache_key = (dt.schema, dt.name, dt.query)
+    comp = engine.ivm_cache.get(cache_key)
+    if comp is not None:
+        return comp
+    sql, ctx = translated(engine, dt)
+    inputs = [(i[0], i[1]) for i in dt.inputs]
+    # engines of one process (tests, the dashboard, `run` passes) share compiled plans for
+    # the same query over the same storage
+    comp = shared_compiler(engine, dt.key, sql, ctx.used_clock, inputs)
+    engine.ivm_cache[cache_key] = comp
+    return comp
+
+
+def shared_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
+    """``build_compiler``, cached for the process: engines of one process (tests, the
+    dashboard, `run` passes) share compiled plans for one query over the same storage."""
+    shared_key = (key, sql, _storage_signature(engine, inputs))
+    comp = _SHARED.get(shared_key)
+    if comp is None:
+        comp = build_compiler(engine, key, sql, used_clock, inputs)
+        if len(_SHARED) >= 64:
+            _SHARED.pop(next(iter(_SHARED)))
+        _SHARED[shared_key] = comp
+    else:
+        _bind(engine, comp)
+    return comp
+
+
+_SHARED: dict[tuple[Key, str, tuple[object, ...]], ivm.Compiler] = {}
+
+
+def _storage_signature(engine: Session, inputs: list[Key]) -> tuple[object, ...]:
+    """What compiled plans depend on besides the query: each input's storage and columns."""
+    cat = engine.catalog
+    sig: list[object] = []
+    for key in sorted(inputs):
+        tt = cat.tracked.get(key)
+        sig.append((key, tt.tid, tuple(tt.columns)) if tt else (key, None, None))
+    return tuple(sig)
+
+
+def _columns_of(engine: Session) -> Callable[[str], list[str]]:
+    """The compiler's callback: the column names of a query, asked of DuckDB."""
+
+    def columns(text: str) -> list[str]:
+        return [d[0] for d in engine.con.execute(f"SELECT * FROM ({text}) LIMIT 0").description]
+
+    return columns
+
+
+def _bind(engine: Session, comp: ivm.Compiler) -> None:
+    comp.resolve = engine.resolve  # type: ignore[assignment]
+    comp.columns = _columns_of(engine)
+
+
+def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
+    """Compile a translated query for incremental refresh, or raise ivm.NotIncremental."""
+    if used_clock:
+        raise ivm.NotIncremental("CURRENT_TIMESTAMP and other clock functions change results without any input change")
+    cat = engine.catalog
+    for inp in inputs:
+        if inp not in cat.tracked and inp not in cat.dynamic_tables and not engine.table_exists(inp):
+            raise ivm.NotIncremental(f"input {inp[1]} is a view; the local engine maintains only tables incrementally")
+
+    comp = ivm.Compiler(ivm._parse(sql), engine.resolve, key, _columns_of(engine))  # type: ignore[arg-type]
+    comp.build_states()
+    return comp
+
+
+def translated(engine: Session, dt: DynamicTableState) -> tuple[str, tr.Context]:
+    cache_key = (dt.schema, dt.query)
+    cached = engine.dt_sql_cache.get(cache_key)
+    if cached is not None:
+        return cached, resolver.context(engine)
+    with engine.in_schema(dt.schema):
+        sql, _, ctx = resolver.translate(engine, tr.parse(dt.query))
+    if ctx.streams:
+        raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
+    if not ctx.used_clock:  # a query reading CURRENT_TIMESTAMP is translated per refresh
+        engine.dt_sql_cache[cache_key] = sql
+    return sql, ctx
+
+
+# Stand-ins for the versions a refresh reads between, so one compiled plan serves every
+# refresh with the same changed inputs; bound to the real versions as each one runs.
+V0, V1 = "9000000000000000001", "9000000000000000002"
+
+
+@dataclass
+class DeltaPlan:
+    """The statements that bring one dynamic table up to date from given changed inputs."""
+
+    prelude: list[str]  # setup statements (temp tables)
+    temps: int  # temp tables the prelude makes
+    delta: str | None = None  # the table's signed delta; None: nothing can have changed
+    keys: str | None = None  # keyed tables: the temp table of touched keys ...
+    key_columns: list[str] = field(default_factory=list)  # ... the columns holding them ...
+    rows: str | None = None  # ... and the table's rows for those keys now
+
+
+def images_since(tt: TrackedTable, version: int) -> bool:
+    """Whether every insert the log holds after ``version`` carries its values."""
+    return tt.insert_images is not None and tt.insert_images <= version
+
+
+def sorts_first(engine: Session, tt: TrackedTable, column: str, desc: bool, v0: int, v1: int) -> bool:
+    """Whether each row inserted between the versions sorts before every older row of the
+    table on ``column`` (descending or not), with no NULL anywhere in it.
+
+    Rows inserted with an increasing timestamp do; the older side is checked through
+    the column's min/max statistics, so this reads little more than the new rows.
+    """
+    ids = streams.logged_ids_sql(tt, v0, v1)
+    c = quote(column)
+    con = engine.con
+    row = con.execute(
+        f"SELECT min({c}), max({c}), count(*) - count({c}) FROM {tt.phys} WHERE _row_id IN ({ids})"
+    ).fetchone()
+    if row is None or row[0] is None or row[2]:
+        return False
+    bound, op = (row[0], ">=") if desc else (row[1], "<=")
+    older = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {tt.phys} WHERE {c} IS NULL),"
+        f" EXISTS (SELECT 1 FROM {tt.phys} WHERE {c} {op} ? AND _row_id NOT IN ({ids}))",
+        [bound],
+    ).fetchone()
+    return older is not None and not older[0] and not older[1]
+
+
+def delta_plan(
+    engine: Session,
+    comp: ivm.Compiler,
+    dt: DynamicTableState,
+    changed: frozenset[Key],
+    inserts: frozenset[Key],
+    newest: bool = False,
+    images: frozenset[Key] = frozenset(),
+) -> DeltaPlan | None:
+    """How to refresh ``dt`` from the changes of ``changed`` (cached per compiler).
+
+    ``inserts`` are the changed inputs whose changes are all inserts (an append-only
+    events table): their change sets are read more simply. ``newest``: a keyed table
+    keeping the first row per key whose new rows all sort first (``sorts_first``).
+    ``images``: changed dynamic tables whose log has every row's values since the last
+    refresh. None when such changes need a full refresh.
+    """
+    cat = engine.catalog
+    # a re-created input gets a new log
+    cache_key = (frozenset((k, cat.tracked[k].tid, k in inserts, k in images) for k in changed), newest)
+    if cache_key in comp.plans:
+        return comp.plans[cache_key]
+
+    def input_delta(k: Key) -> str:
+        if k in images and k not in inserts:
+            return streams.logged_delta_sql(cat.tracked[k], int(V0), int(V1))
+        return streams.delta_sql(cat.tracked[k], int(V0), int(V1), inserts_only=k in inserts)
+
+    env = ivm.Inputs(
+        changed=set(changed),
+        delta=input_delta,
+        old=lambda k: streams.old_state_sql(cat.tracked[k], int(V0), int(V1), inserts_only=k in inserts),
+        restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
+            cat.tracked[k], int(V0), int(V1), alias, cond, temp, used, inserts_only=k in inserts
+        ),
+    )
+    comp.reset()
+    plan: DeltaPlan | None
+    shape = comp.keyed() if not dt.columns else None  # named columns would rename the keys
+    try:
+        if shape is not None:
+            keyed = comp.keyed_delta(env, shape, newest_only=newest)
+            plan = DeltaPlan(list(comp.prelude), comp._tmp)
+            if keyed is not None:
+                plan.keys, plan.rows, plan.key_columns = keyed[0], keyed[1], shape.outputs
+        else:
+            rows = comp.delta(comp.root, env)
+            plan = DeltaPlan(list(comp.prelude), comp._tmp, delta=rows)
+    except ivm.NeedsFull:
+        plan = None
+    comp.plans[cache_key] = plan
+    return plan
+
+
+def log_columns(engine: Session, key: Key) -> list[str] | None:
+    """The columns a dynamic table's change log must hold in its before-images: those its
+    readers use. None: all of them (a stream reads it, or a reader may read any column).
+
+    A reader created later starts from a full refresh (a stream from its creation), so it
+    never reads entries logged before it existed.
+    """
+    cat = engine.catalog
+    if any((st.source_schema, st.source_name) == key for st in cat.streams.values()):
+        return None
+    used: set[str] = set()
+    for dt in list(cat.dynamic_tables.values()):
+        if dt.refresh_mode != "INCREMENTAL" or list(key) not in dt.inputs:
+            continue
+        try:
+            comp = compiler(engine, dt)
+        except (ivm.NotIncremental, SqlError):
+            continue  # refreshed in full: reads no log
+        if key not in comp.delta_inputs():
+            continue
+        cols = comp.columns_read(key)
+        if cols is None:
+            return None
+        used |= cols
+    tt = cat.tracked[key]
+    return [c for c in tt.columns if c.lower() in used]

@@ -1,0 +1,11 @@
+"""What the statement handlers share."""
+
+from __future__ import annotations
+
+from moviecdc.warehouse.base import Rows
+
+OK = "Statement executed successfully."
+
+
+def ok(message: str = OK) -> Rows:
+    return Rows(columns=["status"], rows=[(message,)], message=message)

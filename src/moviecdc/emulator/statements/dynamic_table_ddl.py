@@ -1,0 +1,207 @@
+"""CREATE / ALTER DYNAMIC TABLE (reference 3.1-3.2)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from moviecdc.dialect import ddl
+from moviecdc.dialect.idents import quote
+from moviecdc.dialect.query import analyze_query, base_tables
+from moviecdc.dialect.schedule import parse_target_lag
+from moviecdc.emulator import (
+    changelog,
+    ivm,
+    plans,
+    refresh,
+    resolver,
+)
+from moviecdc.emulator import translate as tr
+from moviecdc.emulator.catalog import SCHEMA, DynamicTableState, Key
+from moviecdc.emulator.core import Core
+from moviecdc.emulator.statements.common import ok
+from moviecdc.errors import SqlError, UnsupportedSqlError
+from moviecdc.warehouse.base import Rows
+
+
+# ------------------------------------------------------------ dynamic tables
+def query_inputs(engine: Core, query: exp.Expr) -> list[Key]:
+    """The base objects a dynamic table's query reads (CTE names excluded)."""
+    keys: list[Key] = []
+    for table in base_tables(query):
+        key = engine.resolve(table)
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) -> Rows:
+    """CREATE [OR REPLACE | OR ALTER] DYNAMIC TABLE (reference 3.1-3.2)."""
+    key = engine.resolve(stmt.name)
+    cat = engine.catalog
+    lag = parse_target_lag(stmt.target_lag)
+    query = tr.parse(stmt.query)
+    if not isinstance(query, exp.Query):
+        raise SqlError("a dynamic table's AS clause must be a query", statement=text)
+    incremental, reason = analyze_query(query)
+    if stmt.refresh_mode == "INCREMENTAL" and not incremental:
+        raise SqlError(
+            f"002711: Dynamic table {key[1]} is defined with REFRESH_MODE = INCREMENTAL, but the"
+            f" query is not supported for incremental refresh. {reason}.",
+            statement=text,
+        )
+    if stmt.refresh_mode == "FULL":
+        mode, reason = "FULL", "USER_SPECIFIED_FULL_REFRESH"
+    else:
+        mode = "INCREMENTAL" if incremental else "FULL"
+    with engine.transaction(), engine.in_schema(key[0]):
+        inputs = query_inputs(engine, query)
+        for inp in inputs:
+            if inp in cat.streams:
+                raise SqlError(
+                    f"Dynamic table {key[1]} cannot read from stream {inp[1]}:"
+                    " dynamic tables read tables, views and other dynamic tables",
+                    statement=text,
+                )
+            up = cat.dynamic_tables.get(inp)
+            if (
+                up is not None
+                and up.lag_seconds is not None
+                and lag.seconds is not None
+                and (lag.seconds < up.lag_seconds)
+            ):
+                raise SqlError(
+                    f"Dynamic table {key[1]}'s target lag ({lag.describe()}) is smaller than that"
+                    f" of its input {up.name} ({up.target_lag}); a dynamic table cannot be"
+                    " fresher than the tables it reads",
+                    statement=text,
+                )
+            if up is not None and mode == "INCREMENTAL" and up.refresh_mode == "FULL":
+                mode, reason = "FULL", "UPSTREAM_USES_FULL_REFRESH"
+        sql, _, tctx = resolver.translate(engine, query.copy())
+        logged: set[Key] = set()
+        if not tctx.used_clock and not tctx.streams:
+            engine.dt_sql_cache[(key[0], stmt.query)] = sql
+        if mode == "INCREMENTAL":
+            try:
+                logged = plans.shared_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs()
+            except ivm.NotIncremental as exc:
+                if stmt.refresh_mode == "INCREMENTAL":
+                    raise SqlError(
+                        f"002711: Dynamic table {key[1]} is defined with REFRESH_MODE = INCREMENTAL, but the"
+                        f" query is not supported for incremental refresh. {exc.reason}.",
+                        statement=text,
+                    ) from None
+                mode, reason = "FULL", exc.reason
+        existing = cat.dynamic_tables.get(key)
+        reinit = True
+        if existing is not None:
+            if stmt.if_not_exists:
+                return ok(f"{key[1]} already exists, statement succeeded.")
+            if not (stmt.or_alter or stmt.or_replace):
+                raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
+            reinit = stmt.or_replace or (
+                existing.query.strip() != stmt.query.strip()
+                or existing.columns != list(stmt.columns)
+                or (stmt.refresh_mode != "AUTO" and existing.refresh_mode != mode)
+            )
+        elif key in cat.tracked or engine.table_exists(key):
+            raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
+        if existing is not None and not reinit:
+            existing.target_lag, existing.lag_seconds = lag.describe(), lag.seconds
+            existing.warehouse, existing.comment, existing.text = stmt.warehouse, stmt.comment, text
+            cat.save(existing)
+            return ok(f"Dynamic table {key[1]} successfully altered.")
+        if existing is not None:
+            drop_dt_storage(engine, key)
+        if mode == "INCREMENTAL":
+            for inp in inputs:  # as on Snowflake, an incremental table turns change tracking on
+                if inp in logged and inp not in cat.tracked:
+                    changelog.track(engine, inp)
+        cols = ""
+        if stmt.columns:
+            cols = "(" + ", ".join(quote(c) for c in stmt.columns) + ")"
+        engine.con.execute(f"CREATE TABLE {engine.fq(key)} AS SELECT * FROM ({sql}) AS _q{cols} LIMIT 0")
+        dt = DynamicTableState(
+            database=stmt.name.database or engine.ctx.database,
+            schema=key[0],
+            name=key[1],
+            created_on=existing.created_on if existing and not stmt.or_replace else engine.now(),
+            query=stmt.query,
+            target_lag=lag.describe(),
+            lag_seconds=lag.seconds,
+            warehouse=stmt.warehouse,
+            refresh_mode=mode,
+            refresh_mode_reason=reason,
+            initialize=stmt.initialize,
+            text=text,
+            inputs=[list(k) for k in inputs],
+            columns=list(stmt.columns),
+            comment=stmt.comment,
+        )
+        cat.save(dt)
+        engine.catalog.set_version(key, engine.next_version(), engine.now())
+        if stmt.initialize == "ON_CREATE":
+            action = "REINITIALIZE" if existing is not None else None
+            refresh.refresh_now(engine, [key], "CREATION", initial_action=action)
+    verb = "altered" if existing is not None else "created"
+    return ok(f"Dynamic table {key[1]} successfully {verb}.")
+
+
+def drop_dt_storage(engine: Core, key: Key) -> None:
+    """Drop a dynamic table's rows, change log and GROUP BY state; its streams go stale."""
+    if key in engine.catalog.tracked:
+        changelog.untrack(engine, key, reason="dynamic table replaced or dropped")
+    engine.con.execute(f"DROP TABLE IF EXISTS {engine.fq(key)}")
+    prefix = ivm.state_table(key, 0).split(".", 1)[1].strip('"')[:-1]
+    for (name,) in engine.con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND starts_with(table_name, ?)",
+        [SCHEMA, prefix],
+    ).fetchall():
+        engine.con.execute(f'DROP TABLE IF EXISTS {SCHEMA}."{name}"')
+    for cache_key in [k for k in engine.ivm_cache if (k[0], k[1]) == key]:
+        del engine.ivm_cache[cache_key]
+
+
+def alter_dynamic_table(engine: Core, stmt: ddl.AlterDynamicTable, text: str) -> Rows:
+    """ALTER DYNAMIC TABLE ... REFRESH / SUSPEND / RESUME / SET (reference 3.6)."""
+    keys = []
+    for name in stmt.names:
+        key = engine.resolve(name)
+        if key not in engine.catalog.dynamic_tables:
+            if stmt.if_exists:
+                continue
+            raise SqlError(f"Dynamic table '{name}' does not exist or not authorized.", statement=text)
+        keys.append(key)
+    if not keys:
+        return ok()
+    if stmt.action == "REFRESH":
+        if engine.in_user_transaction:
+            raise SqlError("ALTER DYNAMIC TABLE ... REFRESH cannot run inside a transaction")
+        results = refresh.refresh_now(engine, keys, "MANUAL", raise_on_failure=True)
+        return Rows(
+            columns=["name", "state", "refresh_action"],
+            rows=[(k[1], state, action) for k, (state, action) in results.items() if k in keys],
+        )
+    with engine.transaction():
+        for key in keys:
+            dt = engine.catalog.dynamic_tables[key]
+            if stmt.action == "SUSPEND":
+                refresh.suspend_dynamic_table(engine, dt, "USER_SUSPENDED")
+            elif stmt.action == "RESUME":
+                refresh.resume_dynamic_table(engine, dt)
+            else:
+                for k, v in stmt.props.items():
+                    if k == "TARGET_LAG":
+                        lag = parse_target_lag(v)
+                        dt.target_lag, dt.lag_seconds = lag.describe(), lag.seconds
+                    elif k == "WAREHOUSE":
+                        dt.warehouse = v
+                    elif k == "COMMENT":
+                        dt.comment = v
+                    else:
+                        raise UnsupportedSqlError(
+                            f"ALTER DYNAMIC TABLE ... SET {k} is not supported by the local engine",
+                            statement=text,
+                        )
+                engine.catalog.save(dt)
+    return ok()

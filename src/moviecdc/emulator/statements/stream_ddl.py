@@ -1,0 +1,74 @@
+"""CREATE STREAM (reference 1.8)."""
+
+from __future__ import annotations
+
+from moviecdc.dialect import ddl
+from moviecdc.emulator import (
+    changelog,
+)
+from moviecdc.emulator.catalog import StreamState
+from moviecdc.emulator.core import Core
+from moviecdc.emulator.statements.common import ok
+from moviecdc.errors import SqlError, UnsupportedSqlError
+from moviecdc.warehouse.base import Rows
+
+
+# ------------------------------------------------------------------ streams
+def create_stream(engine: Core, stmt: ddl.CreateStream, text: str) -> Rows:
+    """CREATE [OR REPLACE | OR ALTER] STREAM [IF NOT EXISTS] (reference 1.8)."""
+    key = engine.resolve(stmt.name)
+    src = engine.resolve(stmt.source)
+    cat = engine.catalog
+    with engine.transaction():
+        existing = cat.streams.get(key)
+        if existing is not None:
+            if stmt.if_not_exists:
+                return ok(f"{key[1]} already exists, statement succeeded.")
+            if stmt.or_alter:
+                if (existing.source_schema, existing.source_name) != src or (
+                    existing.mode == "APPEND_ONLY"
+                ) != stmt.append_only:
+                    raise SqlError(
+                        "CREATE OR ALTER STREAM cannot change the source or the stream type",
+                        statement=text,
+                    )
+                existing.comment = stmt.comment
+                cat.save(existing)
+                return ok(f"Stream {key[1]} successfully altered.")
+            if not stmt.or_replace:
+                raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
+        on_dt = src in cat.dynamic_tables
+        if stmt.source_kind == "VIEW":
+            raise UnsupportedSqlError("the local engine supports streams on tables and dynamic tables", statement=text)
+        if (stmt.source_kind == "DYNAMIC TABLE") != on_dt:
+            what = "a dynamic table: use ON DYNAMIC TABLE" if on_dt else "not a dynamic table: use ON TABLE"
+            raise SqlError(f"{src[1]} is {what}", statement=text)
+        if stmt.show_initial_rows:
+            raise UnsupportedSqlError("SHOW_INITIAL_ROWS = TRUE is not supported by the local engine", statement=text)
+        if src not in cat.tracked:
+            changelog.track(engine, src)  # creating the first stream turns change tracking on
+        offset = engine.version
+        if stmt.at_stream is not None:
+            other = cat.streams.get(engine.resolve(stmt.at_stream))
+            if other is None or (other.source_schema, other.source_name) != src:
+                raise SqlError(
+                    f"AT (STREAM => '{stmt.at_stream}'): no stream on {src[1]} with that name",
+                    statement=text,
+                )
+            offset = other.offset
+        cat.save(
+            StreamState(
+                database=engine.ctx.database if stmt.name.database is None else stmt.name.database,
+                schema=key[0],
+                name=key[1],
+                source_schema=src[0],
+                source_name=src[1],
+                source_kind="Dynamic Table" if on_dt else "Table",
+                mode="APPEND_ONLY" if stmt.append_only else "DEFAULT",
+                offset=offset,
+                created_on=engine.now(),
+                comment=stmt.comment,
+                last_consumed_on=engine.now(),
+            )
+        )
+    return ok(f"Stream {key[1]} successfully created.")
