@@ -115,8 +115,8 @@ def _warm_up(wh: Any) -> None:
 def step_refresh(db: Path, k: int, mode: str) -> dict[str, Any]:
     """Warm up, apply K changes and run the task, then refresh both tables, timed:
     incrementally or (forced) in full. Returns the times and the tables' checksums."""
+    from moviecdc.clock import ManualClock
     from moviecdc.emulator import plans, refresh
-    from moviecdc.emulator.clock import ManualClock
     from moviecdc.simulate.runner import apply_changes
     from moviecdc.warehouse.local import LocalWarehouse
 

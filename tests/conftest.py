@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from moviecdc.clock import ManualClock
 from moviecdc.config import Settings
-from moviecdc.emulator.clock import ManualClock
 from moviecdc.emulator.engine import Engine
 from moviecdc.render import render_all, template_variables
 from moviecdc.warehouse.local import LocalWarehouse

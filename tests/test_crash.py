@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from moviecdc.clock import ManualClock
 from moviecdc.emulator import faults
-from moviecdc.emulator.clock import ManualClock
 from moviecdc.emulator.scheduler import run_pending
 from moviecdc.simulate.generator import ChangeGenerator
 from moviecdc.simulate.runner import INSERT_COLUMNS, apply_changes

@@ -15,8 +15,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from moviecdc.clock import ManualClock
 from moviecdc.deploy import deploy
-from moviecdc.emulator.clock import ManualClock
 from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import MovieCdcError
 from moviecdc.warehouse.local import LocalWarehouse

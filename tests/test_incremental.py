@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moviecdc.emulator.clock import ManualClock
+from moviecdc.clock import ManualClock
 from moviecdc.emulator.engine import Engine
 from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import SqlError

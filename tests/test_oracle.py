@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moviecdc.emulator.clock import ManualClock
+from moviecdc.clock import ManualClock
 from moviecdc.emulator.scheduler import run_pending
 from moviecdc.simulate.runner import INSERT_COLUMNS
 from moviecdc.warehouse.local import LocalWarehouse

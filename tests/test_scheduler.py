@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from moviecdc.clock import ManualClock
 from moviecdc.config import Settings
-from moviecdc.emulator.clock import ManualClock
 from moviecdc.scheduler import run_local_pass, run_loop
 from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS, deploy_pipeline

@@ -12,9 +12,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moviecdc.emulator.clock import ManualClock
+from moviecdc.clock import ManualClock
 from moviecdc.emulator.scheduler import run_pending
-from moviecdc.simulate.catalogue import MOVIES
+from moviecdc.movies import MOVIES
 from moviecdc.simulate.generator import ChangeGenerator, sample_bookings
 from moviecdc.simulate.runner import INSERT_COLUMNS, apply_changes, booking_row, load_sample
 from moviecdc.warehouse.local import LocalWarehouse

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from moviecdc.emulator.clock import ManualClock
+from moviecdc.clock import ManualClock
 from moviecdc.emulator.scheduler import run_pending
 from moviecdc.status import StatusReport, collect_status
 from moviecdc.status_view import render_status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from moviecdc.emulator.clock import ManualClock
+from moviecdc.clock import ManualClock
 from moviecdc.emulator.engine import Engine
 from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import SqlError

@@ -6,23 +6,9 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
-from moviecdc.warehouse.base import Rows
-
-
-def jsonable(value: object) -> object:
-    """A JSON-serialisable form of one cell."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
+from moviecdc.results import Rows, jsonable
 
 
 def cell(value: object) -> str:

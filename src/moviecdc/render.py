@@ -106,7 +106,7 @@ def template_variables(settings: Settings, overrides: Mapping[str, str] | None =
 
 def catalogue_variables() -> dict[str, object]:
     """Structured template data: the movie catalogue (values escaped with ``literal``)."""
-    from moviecdc.simulate.catalogue import MOVIES
+    from moviecdc.movies import MOVIES
 
     return {"movies": [m.as_row() for m in MOVIES]}
 

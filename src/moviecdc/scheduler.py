@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from moviecdc.clock import Clock
 from moviecdc.config import Settings
-from moviecdc.emulator.clock import Clock
 from moviecdc.errors import ConfigError
 from moviecdc.warehouse import connect
 from moviecdc.warehouse.base import PipelineRun

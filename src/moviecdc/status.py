@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 from moviecdc.dialect.query import effective_lag, table_names, unread_downstream
 from moviecdc.dialect.schedule import parse_target_lag
 from moviecdc.errors import MovieCdcError, SqlError
+from moviecdc.names import EVENTS_TABLE as EVENTS
+from moviecdc.names import SOURCE_TABLE as SOURCE
 from moviecdc.render import literal
+from moviecdc.results import jsonable
 from moviecdc.warehouse.base import Warehouse
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
-SOURCE = "raw_movie_bookings"
-EVENTS = "movie_booking_cdc_events"
 LOCAL_NOTES = (
     "local engine: an incremental table refreshes FULL after a batch larger than a quarter of its inputs,"
     " a change to a table it joins to, or a replaced input (docs/incremental-refresh.md)",
@@ -60,7 +61,7 @@ class StatusReport:
         return [OK, WARN, FAIL][worst]
 
     def as_dict(self) -> dict[str, object]:
-        return _jsonable(
+        return jsonable(
             {
                 "target": self.target,
                 "namespace": self.namespace,
@@ -73,20 +74,10 @@ class StatusReport:
                 "dynamic_tables": self.dynamic_tables,
                 "findings": [f.as_dict() for f in self.findings],
                 "notes": self.notes,
-            }
+            },
+            exact_decimals=False,
+            naive_zone=UTC,
         )  # type: ignore[return-value]
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "is_finite"):  # Decimal
-        return float(value)  # type: ignore[arg-type]
-    return value
 
 
 def _aware(value: object) -> datetime | None:

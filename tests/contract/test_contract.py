@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 import sqlglot
 
+from moviecdc.clock import ManualClock
 from moviecdc.config import Settings
 from moviecdc.connection import check_connection
 from moviecdc.deploy import deploy, plan, teardown
 from moviecdc.dialect import ddl
-from moviecdc.emulator.clock import ManualClock
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.render import render_all, template_variables
 from moviecdc.scheduler import run_snowflake_once

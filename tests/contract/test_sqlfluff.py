@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from moviecdc.clock import ManualClock
 from moviecdc.config import Settings
 from moviecdc.deploy import teardown
-from moviecdc.emulator.clock import ManualClock
 from moviecdc.render import render_all, template_variables
 from moviecdc.scheduler import run_snowflake_once
 from moviecdc.status import collect_status

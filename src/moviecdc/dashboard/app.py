@@ -21,12 +21,11 @@ import streamlit as st
 
 from moviecdc.config import Settings, load
 from moviecdc.errors import DatabaseBusyError, MovieCdcError
+from moviecdc.names import FILTERED, INSIGHTS
 from moviecdc.render import ident
 from moviecdc.status import collect_status
 from moviecdc.warehouse import connect
 
-FILTERED = "movie_bookings_filtered"
-INSIGHTS = "movie_booking_insights"
 DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]  # DAYOFWEEK: 0 = Sunday
 ALL = "All"
 

@@ -16,14 +16,14 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
+from moviecdc.clock import Clock
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold
 from moviecdc.emulator import capture, resolver, tables
 from moviecdc.emulator import translate as tr
-from moviecdc.emulator.clock import Clock
 from moviecdc.emulator.session import Session, duck_message
 from moviecdc.errors import SqlError, UnsupportedSqlError
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.TruncateTable)
 _DONE = "Statement executed successfully."

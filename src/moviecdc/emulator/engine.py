@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from moviecdc.clock import Clock
 from moviecdc.emulator import scheduler, statements
-from moviecdc.emulator.clock import Clock
 from moviecdc.emulator.core import Core
 from moviecdc.emulator.scheduler import PassReport
 

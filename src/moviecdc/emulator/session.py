@@ -22,11 +22,11 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from moviecdc.clock import Clock, SystemClock
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold, quote
 from moviecdc.emulator import faults
 from moviecdc.emulator.catalog import Catalog, Key
-from moviecdc.emulator.clock import Clock, SystemClock
 from moviecdc.errors import ConfigError, DatabaseBusyError, SqlError
 
 _LOCK_RE = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)

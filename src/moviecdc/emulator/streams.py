@@ -22,12 +22,8 @@ from collections.abc import Callable
 import sqlglot
 from sqlglot import exp
 
+from moviecdc.dialect.idents import quote
 from moviecdc.emulator.catalog import SCHEMA, TrackedTable
-
-
-def q(name: str) -> str:
-    """Quote a DuckDB identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def row_id_sql(tt: TrackedTable, col: str = "_row_id") -> str:
@@ -49,7 +45,9 @@ def _image_sql(tt: TrackedTable, rows: str, after: str) -> tuple[str, str]:
         f" WHERE g._version > {after} AND NOT g._is_insert"
         " QUALIFY row_number() OVER (PARTITION BY g._row_id ORDER BY g._version) = 1"
     )
-    cols = ", ".join(f"CASE WHEN n._row_id IS NULL THEN p.{q(c)} ELSE n.{q(c)} END AS {q(c)}" for c in tt.columns)
+    cols = ", ".join(
+        f"CASE WHEN n._row_id IS NULL THEN p.{quote(c)} ELSE n.{quote(c)} END AS {quote(c)}" for c in tt.columns
+    )
     source = (
         f"{rows} AS r LEFT JOIN ({later}) AS n ON n._row_id = r._row_id"
         f" LEFT JOIN {tt.phys} AS p ON p._row_id = r._row_id"
@@ -91,7 +89,7 @@ def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False
             f" SELECT {cols}, 'INSERT' AS {meta[0]}, FALSE AS {meta[1]}, {row_id_sql(tt, 'r._row_id')} AS {meta[2]}"
             f" FROM {source}"
         )
-    before = ", ".join(f"f.{q(c)}" for c in tt.columns)
+    before = ", ".join(f"f.{quote(c)}" for c in tt.columns)
     cols, source = _image_sql(tt, "ins", str(v1))
     return (
         f"WITH c AS ({window}),"
@@ -180,7 +178,7 @@ def delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign", *, ins
     ``inserts_only``: the caller knows the log holds only inserts between the versions
     (and ``v1`` is the current version), so the change set is those rows as they are now.
     """
-    cols = ", ".join(q(c) for c in tt.columns)
+    cols = ", ".join(quote(c) for c in tt.columns)
     if inserts_only:
         return f"SELECT {cols}, 1 AS {sign} FROM {tt.phys} WHERE _row_id IN ({logged_ids_sql(tt, v0, v1)})"
     return (
@@ -193,7 +191,7 @@ def logged_delta_sql(tt: TrackedTable, v0: int, v1: int, sign: str = "_mc_sign")
     """The changes between the versions as a signed multiset, read from the log alone: for
     a dynamic table's log, whose insert entries carry the values too. Not netted: a row
     added and removed in between appears once each way."""
-    cols = ", ".join(q(c) for c in tt.columns)
+    cols = ", ".join(quote(c) for c in tt.columns)
     return (
         f"SELECT {cols}, CASE WHEN _is_insert THEN 1 ELSE -1 END AS {sign} FROM {tt.log}"
         f" WHERE _version > {int(v0)} AND _version <= {int(v1)}"
@@ -208,7 +206,7 @@ def old_state_sql(tt: TrackedTable, v0: int, v1: int, *, inserts_only: bool = Fa
     holds its values. With ``inserts_only`` (see ``delta_sql``) it is the rows not inserted since.
     """
     v0, v1 = int(v0), int(v1)
-    cols = ", ".join(q(c) for c in tt.columns)
+    cols = ", ".join(quote(c) for c in tt.columns)
     unchanged = f"SELECT {cols} FROM {tt.phys} WHERE _row_id NOT IN ({logged_ids_sql(tt, v0, v1)})"
     if inserts_only:
         return unchanged
@@ -241,8 +239,8 @@ def restricted_states(
     that existed then.
     """
     v0, v1 = int(v0), int(v1)
-    cols = ", ".join(q(c) for c in tt.columns if used is None or c.lower() in used)
-    a = q(alias)
+    cols = ", ".join(quote(c) for c in tt.columns if used is None or c.lower() in used)
+    a = quote(alias)
     rows = temp(f"SELECT {a}._row_id, {cols} FROM {tt.phys} AS {a} WHERE {cond}")
     now = f"SELECT {cols} FROM {rows}"
     before = f"SELECT {cols} FROM {rows} WHERE _row_id NOT IN ({logged_ids_sql(tt, v0, v1)})"

@@ -16,7 +16,7 @@ from moviecdc.dialect.idents import fold
 from moviecdc.emulator import changelog, resolver
 from moviecdc.emulator.session import Session, SessionContext
 from moviecdc.errors import SqlError, UnsupportedSqlError
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 RETENTION_SETTINGS = ("DATA_RETENTION_TIME_IN_DAYS", "MAX_DATA_EXTENSION_TIME_IN_DAYS")
 _DONE = "Statement executed successfully."

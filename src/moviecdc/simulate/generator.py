@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from moviecdc.errors import ConfigError
-from moviecdc.simulate.catalogue import MOVIES, clamp_to_tier
+from moviecdc.movies import MOVIES, clamp_to_tier
 
 BOOKED = "BOOKED"
 CANCELLED = "CANCELLED"

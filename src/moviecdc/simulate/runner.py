@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 from moviecdc.errors import ConfigError
+from moviecdc.names import SOURCE_TABLE
 from moviecdc.simulate.generator import (
     Booking,
     Cancel,
@@ -24,7 +25,6 @@ from moviecdc.simulate.generator import (
 )
 from moviecdc.warehouse.base import Warehouse
 
-SOURCE_TABLE = "raw_movie_bookings"
 INSERT_COLUMNS = (
     "booking_id",
     "customer_id",

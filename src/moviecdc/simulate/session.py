@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from moviecdc.clock import Clock
 from moviecdc.config import Settings
-from moviecdc.emulator.clock import Clock
 from moviecdc.errors import ConfigError, SqlError
 from moviecdc.simulate.generator import (
     CHANGE_KINDS,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from moviecdc.clock import Clock
 from moviecdc.config import Settings
-from moviecdc.emulator.clock import Clock
 from moviecdc.warehouse.base import Rows, Warehouse
 
 

@@ -1,4 +1,7 @@
-"""The one interface both targets implement, and the value types it returns."""
+"""The one interface both targets implement, and the value types it returns.
+
+``Rows`` lives in :mod:`moviecdc.results`, which the local engine also returns.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from moviecdc.results import Rows
+
 Params = Sequence[object]
-
-
-@dataclass(frozen=True)
-class Rows:
-    """The result of one statement: column names and rows (empty for DDL/DML)."""
-
-    columns: list[str] = field(default_factory=list)
-    rows: list[tuple[object, ...]] = field(default_factory=list)
-    rowcount: int | None = None
-    message: str | None = None
-
-    def dicts(self) -> list[dict[str, object]]:
-        """Rows as dicts keyed by lower-cased column name."""
-        keys = [c.lower() for c in self.columns]
-        return [dict(zip(keys, row, strict=True)) for row in self.rows]
-
-    def scalar(self) -> object:
-        """The first column of the first row, or None when there is no row."""
-        return self.rows[0][0] if self.rows else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from moviecdc.emulator.clock import Clock
+from moviecdc.clock import Clock
 from moviecdc.emulator.engine import Engine
 from moviecdc.warehouse.base import Params, PipelineRun, PipelineStep, Rows
 

@@ -17,7 +17,7 @@ from moviecdc.emulator.statements.dynamic_table_ddl import alter_dynamic_table, 
 from moviecdc.emulator.statements.show import describe, show
 from moviecdc.emulator.statements.stream_ddl import create_stream
 from moviecdc.emulator.statements.task_ddl import alter_task, create_task, execute_task
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 HANDLERS: dict[type, Callable[[Core, Any, str], Rows]] = {
     ddl.CreateStream: create_stream,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 OK = "Statement executed successfully."
 

@@ -10,7 +10,7 @@ from moviecdc.emulator.core import Core
 from moviecdc.emulator.statements import dynamic_table_ddl
 from moviecdc.emulator.statements.common import ok
 from moviecdc.errors import SqlError
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 
 # --------------------------------------------------------------------- DROP

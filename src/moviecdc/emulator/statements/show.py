@@ -14,7 +14,7 @@ from moviecdc.emulator import (
 from moviecdc.emulator.catalog import DynamicTableState, Key, StreamState, TaskState
 from moviecdc.emulator.core import Core
 from moviecdc.errors import SqlError, UnsupportedSqlError
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 
 # --------------------------------------------------------------------- SHOW

@@ -10,7 +10,7 @@ from moviecdc.emulator.catalog import StreamState
 from moviecdc.emulator.core import Core
 from moviecdc.emulator.statements.common import ok
 from moviecdc.errors import SqlError, UnsupportedSqlError
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 
 # ------------------------------------------------------------------ streams

@@ -12,7 +12,7 @@ from moviecdc.emulator.catalog import TaskState
 from moviecdc.emulator.core import Core
 from moviecdc.emulator.statements.common import ok
 from moviecdc.errors import SqlError
-from moviecdc.warehouse.base import Rows
+from moviecdc.results import Rows
 
 
 # -------------------------------------------------------------------- tasks
