@@ -28,8 +28,6 @@ from moviecdc.errors import ConfigError
 
 TARGETS = ("local", "snowflake")
 DEFAULT_DB_PATH = Path(".moviecdc") / "moviecdc.duckdb"
-SECRET_FIELDS = frozenset({"password", "private_key_file_pwd", "token"})
-REDACTED = "****"
 
 # Environment variables per field, first match wins (within one layer).
 _ENV: dict[str, tuple[str, ...]] = {
@@ -108,25 +106,6 @@ class Settings:
             ``"flag --x"``, ``"env VAR"``, ``"<env file>: VAR"`` or ``"default"``.
         """
         return self.sources.get(name, "default")
-
-    def redacted(self) -> dict[str, object]:
-        """All settings as a dict, safe to print.
-
-        Returns:
-            Field name to value (``sources`` excluded); secret fields that are set become
-            ``"****"``, mappings become plain dicts.
-        """
-        out: dict[str, object] = {}
-        for f in fields(self):
-            if f.name == "sources":
-                continue
-            value = getattr(self, f.name)
-            if f.name in SECRET_FIELDS and value:
-                value = REDACTED
-            elif isinstance(value, Mapping):
-                value = dict(value)
-            out[f.name] = value
-        return out
 
 
 def parse_vars(items: Sequence[str]) -> dict[str, str]:

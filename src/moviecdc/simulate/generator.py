@@ -82,18 +82,6 @@ class Booking:
     ticket_count: int | None
     ticket_price: Decimal | None
 
-    def is_valid(self) -> bool:
-        """The pipeline's data-quality rule: ids present, positive count and price."""
-        return (
-            self.booking_id is not None
-            and self.customer_id is not None
-            and self.movie_id is not None
-            and self.ticket_count is not None
-            and self.ticket_count > 0
-            and self.ticket_price is not None
-            and self.ticket_price > 0
-        )
-
 
 @dataclass(frozen=True)
 class Insert:
