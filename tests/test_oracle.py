@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -261,9 +262,7 @@ def check_oracle(wh: LocalWarehouse, model: StreamModel) -> None:
     assert Counter(filtered) == Counter(tuple(r[f] for f in FIELDS) for r in raw)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=operations)
-def test_insights_equal_figures_recomputed_from_the_source(ops: list[tuple[Any, ...]]) -> None:
+def run_oracle(ops: list[tuple[Any, ...]]) -> None:
     clock = ManualClock(datetime(2025, 9, 1, 12, 0).astimezone())
     with LocalWarehouse(":memory:", clock=clock) as wh:
         deploy_pipeline(wh)
@@ -272,6 +271,19 @@ def test_insights_equal_figures_recomputed_from_the_source(ops: list[tuple[Any, 
             apply(wh, model, clock, op)
         apply(wh, model, clock, ("run", 60))
         check_oracle(wh, model)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=operations)
+def test_insights_equal_figures_recomputed_from_the_source(ops: list[tuple[Any, ...]]) -> None:
+    run_oracle(ops)
+
+
+@pytest.mark.slow
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=operations)
+def test_insights_equal_figures_recomputed_from_the_source_thoroughly(ops: list[tuple[Any, ...]]) -> None:
+    run_oracle(ops)
 
 
 def test_oracle_holds_across_redeploys_with_pending_changes() -> None:

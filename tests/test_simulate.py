@@ -43,9 +43,10 @@ from moviecdc.simulate.runner import (
     plan_segments,
     source_table,
 )
-from moviecdc.warehouse.base import Params, RecordingWarehouse, Rows
+from moviecdc.warehouse.base import Params, Rows
 from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import deploy_pipeline
+from tests.support import RecordingWarehouse
 from tests.test_oracle import is_valid
 
 NS = "MOVIECDC.CDC"

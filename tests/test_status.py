@@ -261,10 +261,13 @@ class RecordedSnowflake:
         pass
 
 
-def test_snowflake_shaped_results_give_the_same_report() -> None:
+def test_status_reads_recorded_snowflake_result_shapes() -> None:
+    """Snowflake's own column layouts (recorded above, not produced by the local engine)
+    give a healthy report with the figures they hold, in the documented JSON shape."""
     wh = RecordedSnowflake()
     clock = ManualClock(T0 + timedelta(minutes=10))
     rep = report(wh, clock)
+    jsonschema.validate(rep.as_dict(), SCHEMA)
     assert rep.health == "OK", findings(rep)
     assert rep.tasks[0]["next_run"] == T0 + timedelta(minutes=11)
     assert [r["state"] for r in rep.tasks[0]["recent_runs"]] == ["SKIPPED", "SUCCEEDED"]

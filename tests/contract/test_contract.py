@@ -212,7 +212,10 @@ def test_run_once_sequence(target: tuple[Any, list[str]]) -> None:
     assert wh.execute(f"SELECT COUNT(*) FROM {NS}.movie_booking_cdc_events").scalar() == 1
 
 
-def test_both_targets_send_the_same_sql() -> None:
+def test_the_snowflake_target_sends_the_connector_the_sql_the_local_target_runs() -> None:
+    """What goes over the wire: the statements SnowflakeWarehouse hands the connector equal
+    those the local target runs. (The stand-in connector answers from a local engine, so
+    this checks what is sent, not how Snowflake would answer.)"""
     clock = ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC))
     local = RecordingLocal(clock)
     remote, sent = snowflake_target(ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC)))

@@ -69,25 +69,3 @@ class Warehouse(Protocol):
     def close(self) -> None:
         """Release the connection."""
         ...
-
-
-class RecordingWarehouse:
-    """Collects statements instead of running them (``--dry-run`` and tests)."""
-
-    def __init__(self, target: str = "local") -> None:
-        self.target = target
-        self.statements: list[tuple[str, Params | None]] = []
-
-    def execute(self, sql: str, params: Params | None = None) -> Rows:
-        self.statements.append((sql, params))
-        return Rows()
-
-    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
-        self.statements.append((f"INSERT INTO {table} ({', '.join(columns)}) <{len(rows)} rows>", None))
-        return len(rows)
-
-    def run_pipeline(self, *, catch_up: bool = True) -> PipelineRun:
-        return PipelineRun()
-
-    def close(self) -> None:
-        pass
