@@ -41,6 +41,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from moviecdc.dialect.idents import fold
 from moviecdc.emulator.catalog import SCHEMA, Key
 
 SIGN = "_mc_sign"
@@ -104,6 +105,7 @@ class Inputs:
     # at the last refresh, read from the table once; temp(sql) materialises a relation;
     # columns are those the query reads (None: all)
     restricted: Callable[[Key, str, str, Callable[[str], str], set[str] | None], tuple[str, str]] | None = None
+    columns: Callable[[str], list[str]] | None = None  # the column names of a query, asked of the engine
 
 
 def state_table(dt_key: Key, index: int) -> str:
@@ -199,9 +201,7 @@ class Compiler:
     def __init__(
         self,
         query: exp.Query,
-        resolve: Callable[[exp.Table], Key],
         dt_key: Key,
-        columns: Callable[[str], list[str]],
     ) -> None:
         query = query.copy()
         with_ = query.args.get("with_") or query.args.get("with")
@@ -223,8 +223,6 @@ class Compiler:
         self._keyed_known = False
         self._rendered: dict[tuple[int, bool], str] = {}
         self._memo: dict[tuple[object, ...], Any] = {}
-        self.resolve = resolve
-        self.columns = columns
         self.dt_key = dt_key
         self.states: dict[int, GroupState] = {}
         self.prelude: list[str] = []
@@ -236,6 +234,13 @@ class Compiler:
         self._check(self.root)
 
     # ------------------------------------------------------------- structure
+    def resolve(self, table: exp.Table) -> Key:
+        """(schema, name) of a table the query reads: the translated query names each one
+        with its schema; an unqualified name is in the dynamic table's own schema."""
+        obj = fold(table.this if isinstance(table.this, exp.Identifier) else table.name)
+        assert obj is not None
+        return (fold(table.args.get("db")) or self.dt_key[0], obj)
+
     def _cte(self, item: exp.Expr) -> exp.Query | None:
         if isinstance(item, exp.Table) and not item.db and item.name.lower() in self.ctes:
             return self.ctes[item.name.lower()]
@@ -674,7 +679,8 @@ class Compiler:
             if not parts:
                 return None
             # a union's columns are named by its first branch, whichever branch changed
-            names = ", ".join(q(c) for c in [*self.columns(self.render(node.left, None)), SIGN])
+            assert env.columns is not None
+            names = ", ".join(q(c) for c in [*env.columns(self.render(node.left, None)), SIGN])
             body = " UNION ALL ".join(f"SELECT * FROM ({p})" for p in parts)
             return f"SELECT * FROM ({body}) AS _u({names})"
         assert isinstance(node, exp.Select)

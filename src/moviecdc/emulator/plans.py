@@ -39,7 +39,10 @@ def compiler(engine: Session, dt: DynamicTableState) -> ivm.Compiler:
 
 def shared_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
     """``build_compiler``, cached for the process: engines of one process (tests, the
-    dashboard, `run` passes) share compiled plans for one query over the same storage."""
+    dashboard, `run` passes) share compiled plans for one query over the same storage.
+
+    A compiler holds nothing of the engine that built it: each refresh passes its own
+    engine's callbacks in (``ivm.Inputs``)."""
     shared_key = (key, sql, _storage_signature(engine, inputs))
     comp = _SHARED.get(shared_key)
     if comp is None:
@@ -47,8 +50,6 @@ def shared_compiler(engine: Session, key: Key, sql: str, used_clock: bool, input
         if len(_SHARED) >= 64:
             _SHARED.pop(next(iter(_SHARED)))
         _SHARED[shared_key] = comp
-    else:
-        _bind(engine, comp)
     return comp
 
 
@@ -74,11 +75,6 @@ def _columns_of(engine: Session) -> Callable[[str], list[str]]:
     return columns
 
 
-def _bind(engine: Session, comp: ivm.Compiler) -> None:
-    comp.resolve = engine.resolve  # type: ignore[assignment]
-    comp.columns = _columns_of(engine)
-
-
 def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
     """Compile a translated query for incremental refresh, or raise ivm.NotIncremental."""
     if used_clock:
@@ -88,7 +84,7 @@ def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs
         if inp not in cat.tracked and inp not in cat.dynamic_tables and not engine.table_exists(inp):
             raise ivm.NotIncremental(f"input {inp[1]} is a view; the local engine maintains only tables incrementally")
 
-    comp = ivm.Compiler(ivm._parse(sql), engine.resolve, key, _columns_of(engine))  # type: ignore[arg-type]
+    comp = ivm.Compiler(ivm._parse(sql), key)  # type: ignore[arg-type]
     comp.build_states()
     return comp
 
@@ -188,6 +184,7 @@ def delta_plan(
         restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
             cat.tracked[k], int(V0), int(V1), alias, cond, temp, used, inserts_only=k in inserts
         ),
+        columns=_columns_of(engine),
     )
     comp.reset()
     plan: DeltaPlan | None
