@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from sqlglot import exp
 
-from moviecdc.clock import Clock
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold
 from moviecdc.emulator import capture, resolver, tables
@@ -45,20 +45,9 @@ def _no_cdc(core: Core, stmt: ddl.CdcStatement, text: str) -> Rows:
 class Core(Session):
     """A session that runs Snowflake statements; ``cdc`` runs the CDC statements."""
 
-    def __init__(
-        self,
-        path: str | Path = ":memory:",
-        *,
-        clock: Clock | None = None,
-        database: str = "MOVIECDC",
-        schema: str = "PUBLIC",
-        busy_timeout: float = 30.0,
-        read_only: bool = False,
-        cdc: CdcHandler = _no_cdc,
-    ) -> None:
-        super().__init__(
-            path, clock=clock, database=database, schema=schema, busy_timeout=busy_timeout, read_only=read_only
-        )
+    def __init__(self, path: str | Path = ":memory:", *, cdc: CdcHandler = _no_cdc, **options: Any) -> None:
+        """Open ``path``; ``options`` are :class:`Session`'s (clock, database, schema, ...)."""
+        super().__init__(path, **options)
         self._cdc = cdc
 
     def execute(self, sql: str, params: Sequence[object] | None = None) -> Rows:

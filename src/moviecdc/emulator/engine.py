@@ -11,8 +11,8 @@ or a crash changes nothing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from moviecdc.clock import Clock
 from moviecdc.emulator import scheduler, statements
 from moviecdc.emulator.core import Core
 from moviecdc.emulator.scheduler import PassReport
@@ -21,25 +21,10 @@ from moviecdc.emulator.scheduler import PassReport
 class Engine(Core):
     """One open local database; see the module docstring."""
 
-    def __init__(
-        self,
-        path: str | Path = ":memory:",
-        *,
-        clock: Clock | None = None,
-        database: str = "MOVIECDC",
-        schema: str = "PUBLIC",
-        busy_timeout: float = 30.0,
-        read_only: bool = False,
-    ) -> None:
-        super().__init__(
-            path,
-            clock=clock,
-            database=database,
-            schema=schema,
-            busy_timeout=busy_timeout,
-            read_only=read_only,
-            cdc=statements.handle,
-        )
+    def __init__(self, path: str | Path = ":memory:", **options: Any) -> None:
+        """Open ``path``; ``options`` are :class:`~moviecdc.emulator.session.Session`'s
+        (clock, database, schema, busy_timeout, read_only)."""
+        super().__init__(path, cdc=statements.handle, **options)
 
     def run_pending(self, *, catch_up: bool = False) -> PassReport:
         """One scheduler pass (see :func:`moviecdc.emulator.scheduler.run_pending`)."""
