@@ -17,7 +17,7 @@ Every supported operator has an exact rule:
   recomputed before (-1) and after (+1).
 
 The root delta is netted per distinct row and applied to the table's storage (see
-``pipeline._apply_net``). A query whose rows each come from one window partition, or one
+``storage.apply_net``). A query whose rows each come from one window partition, or one
 group of an additive GROUP BY, and carry its key (projections, filters and joins above
 it) is *keyed*: a refresh replaces the stored rows of the touched keys with the query's
 rows for them now, with no "before" side at all (``Compiler.keyed``). A keyed query

@@ -12,7 +12,7 @@ per row id (1.3), so reading costs in proportion to the changes, not to the tabl
 
 A dynamic table's log keeps the values of the rows a refresh inserts too, and in both
 kinds of entry only the columns its readers use, unless a stream reads it (see
-``pipeline.log_columns``).
+``plans.log_columns``).
 """
 
 from __future__ import annotations
