@@ -3,8 +3,8 @@ per process) and the statements that bring it up to date from its inputs' change
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from moviecdc.dialect.idents import quote
 from moviecdc.emulator import (
@@ -18,7 +18,7 @@ from moviecdc.emulator.session import Session
 from moviecdc.errors import SqlError
 
 
-def compiler(engine: Session, dt: DynamicTableState) -> ivm.Compiler:
+def compiler(engine: Session, dt: DynamicTableState) -> ivm.Compiled:
     """The incremental compiler for a dynamic table's query (cached per query text).
 
     Raises:
@@ -37,12 +37,12 @@ def compiler(engine: Session, dt: DynamicTableState) -> ivm.Compiler:
     return comp
 
 
-def shared_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
+def shared_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiled:
     """``build_compiler``, cached for the process: engines of one process (tests, the
     dashboard, `run` passes) share compiled plans for one query over the same storage.
 
-    A compiler holds nothing of the engine that built it: each refresh passes its own
-    engine's callbacks in (``ivm.Inputs``)."""
+    A compiled query holds nothing of the engine that built it: each refresh passes its
+    own engine's callbacks in (``ivm.Inputs``)."""
     shared_key = (key, sql, _storage_signature(engine, inputs))
     comp = _SHARED.get(shared_key)
     if comp is None:
@@ -53,7 +53,7 @@ def shared_compiler(engine: Session, key: Key, sql: str, used_clock: bool, input
     return comp
 
 
-_SHARED: dict[tuple[Key, str, tuple[object, ...]], ivm.Compiler] = {}
+_SHARED: dict[tuple[Key, str, tuple[object, ...]], ivm.Compiled] = {}
 
 
 def _storage_signature(engine: Session, inputs: list[Key]) -> tuple[object, ...]:
@@ -75,7 +75,7 @@ def _columns_of(engine: Session) -> Callable[[str], list[str]]:
     return columns
 
 
-def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiler:
+def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs: list[Key]) -> ivm.Compiled:
     """Compile a translated query for incremental refresh, or raise ivm.NotIncremental."""
     if used_clock:
         raise ivm.NotIncremental("CURRENT_TIMESTAMP and other clock functions change results without any input change")
@@ -84,9 +84,7 @@ def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs
         if inp not in cat.tracked and inp not in cat.dynamic_tables and not engine.table_exists(inp):
             raise ivm.NotIncremental(f"input {inp[1]} is a view; the local engine maintains only tables incrementally")
 
-    comp = ivm.Compiler(ivm._parse(sql), key)  # type: ignore[arg-type]
-    comp.build_states()
-    return comp
+    return ivm.analyse(sql, key)
 
 
 def translated(engine: Session, dt: DynamicTableState) -> tuple[str, tr.Context]:
@@ -106,18 +104,6 @@ def translated(engine: Session, dt: DynamicTableState) -> tuple[str, tr.Context]
 # Stand-ins for the versions a refresh reads between, so one compiled plan serves every
 # refresh with the same changed inputs; bound to the real versions as each one runs.
 V0, V1 = "9000000000000000001", "9000000000000000002"
-
-
-@dataclass
-class DeltaPlan:
-    """The statements that bring one dynamic table up to date from given changed inputs."""
-
-    prelude: list[str]  # setup statements (temp tables)
-    temps: int  # temp tables the prelude makes
-    delta: str | None = None  # the table's signed delta; None: nothing can have changed
-    keys: str | None = None  # keyed tables: the temp table of touched keys ...
-    key_columns: list[str] = field(default_factory=list)  # ... the columns holding them ...
-    rows: str | None = None  # ... and the table's rows for those keys now
 
 
 def images_since(tt: TrackedTable, version: int) -> bool:
@@ -151,14 +137,14 @@ def sorts_first(engine: Session, tt: TrackedTable, column: str, desc: bool, v0: 
 
 def delta_plan(
     engine: Session,
-    comp: ivm.Compiler,
+    comp: ivm.Compiled,
     dt: DynamicTableState,
     changed: frozenset[Key],
     inserts: frozenset[Key],
     newest: bool = False,
     images: frozenset[Key] = frozenset(),
-) -> DeltaPlan | None:
-    """How to refresh ``dt`` from the changes of ``changed`` (cached per compiler).
+) -> ivm.Plan | None:
+    """How to refresh ``dt`` from the changes of ``changed`` (cached per compiled query).
 
     ``inserts`` are the changed inputs whose changes are all inserts (an append-only
     events table): their change sets are read more simply. ``newest``: a keyed table
@@ -168,9 +154,11 @@ def delta_plan(
     """
     cat = engine.catalog
     # a re-created input gets a new log
-    cache_key = (frozenset((k, cat.tracked[k].tid, k in inserts, k in images) for k in changed), newest)
-    if cache_key in comp.plans:
-        return comp.plans[cache_key]
+    shape = comp.keyed if not dt.columns else None  # named columns would rename the keys
+    cache_key = (frozenset((k, cat.tracked[k].tid, k in inserts, k in images) for k in changed), newest, shape is None)
+    cached = _PLANS.setdefault(comp, {})
+    if cache_key in cached:
+        return cached[cache_key]
 
     def input_delta(k: Key) -> str:
         if k in images and k not in inserts:
@@ -178,7 +166,7 @@ def delta_plan(
         return streams.delta_sql(cat.tracked[k], int(V0), int(V1), inserts_only=k in inserts)
 
     env = ivm.Inputs(
-        changed=set(changed),
+        changed=frozenset(changed),
         delta=input_delta,
         old=lambda k: streams.old_state_sql(cat.tracked[k], int(V0), int(V1), inserts_only=k in inserts),
         restricted=lambda k, alias, cond, temp, used: streams.restricted_states(
@@ -186,22 +174,17 @@ def delta_plan(
         ),
         columns=_columns_of(engine),
     )
-    comp.reset()
-    plan: DeltaPlan | None
-    shape = comp.keyed() if not dt.columns else None  # named columns would rename the keys
+    plan: ivm.Plan | None
     try:
-        if shape is not None:
-            keyed = comp.keyed_delta(env, shape, newest_only=newest)
-            plan = DeltaPlan(list(comp.prelude), comp._tmp)
-            if keyed is not None:
-                plan.keys, plan.rows, plan.key_columns = keyed[0], keyed[1], shape.outputs
-        else:
-            rows = comp.delta(comp.root, env)
-            plan = DeltaPlan(list(comp.prelude), comp._tmp, delta=rows)
+        plan = ivm.plan_delta(comp, env, keyed=shape, newest_only=newest)
     except ivm.NeedsFull:
         plan = None
-    comp.plans[cache_key] = plan
+    cached[cache_key] = plan
     return plan
+
+
+# The plans made for each compiled query, by their changed inputs: they go with it.
+_PLANS: weakref.WeakKeyDictionary[ivm.Compiled, dict[object, ivm.Plan | None]] = weakref.WeakKeyDictionary()
 
 
 def log_columns(engine: Session, key: Key) -> list[str] | None:
@@ -222,7 +205,7 @@ def log_columns(engine: Session, key: Key) -> list[str] | None:
             comp = compiler(engine, dt)
         except (ivm.NotIncremental, SqlError):
             continue  # refreshed in full: reads no log
-        if key not in comp.delta_inputs():
+        if key not in comp.delta_inputs:
             continue
         cols = comp.columns_read(key)
         if cols is None:

@@ -155,7 +155,7 @@ def _refresh(
     ``incremental`` is False when the caller asked for a given action (INITIALIZE,
     REINITIALIZE or FULL).
     """
-    comp: ivm.Compiler | None = None
+    comp: ivm.Compiled | None = None
     if dt.refresh_mode == "INCREMENTAL":
         try:
             comp = plans.compiler(engine, dt)
@@ -172,7 +172,7 @@ def _refresh(
 def _incremental(
     engine: Session,
     dt: DynamicTableState,
-    comp: ivm.Compiler,
+    comp: ivm.Compiled,
     read_at: int,
     versions: dict[str, int],
     write_at: int,
@@ -180,7 +180,7 @@ def _incremental(
     """Refresh from the inputs' changes; None when a full refresh is needed instead."""
     cat = engine.catalog
     changed: set[Key] = set()
-    logged = comp.delta_inputs()
+    logged = comp.delta_inputs
     entries = rows = 0
     inserts_only: set[Key] = set()  # inputs whose changes are all inserts
     for name, v in versions.items():
@@ -207,7 +207,7 @@ def _incremental(
     if entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
         return None
     storage.ensure_indexes(engine, dt, comp)
-    first = comp.first_per_key() if not dt.columns else None
+    first = comp.first_per_key if not dt.columns else None
     newest = (
         first is not None
         and first[0] in inserts_only

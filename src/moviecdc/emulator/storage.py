@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Sequence
 
 import duckdb
 
@@ -26,7 +27,7 @@ ROWS_PER_KEY_DELETE = 200
 
 
 def replace_keyed(
-    engine: Session, dt: DynamicTableState, keys: str, columns: list[str], rows: str, version: int
+    engine: Session, dt: DynamicTableState, keys: str, columns: Sequence[str], rows: str, version: int
 ) -> dict[str, int]:
     """Replace the stored rows of the touched keys by the query's rows for them now."""
     con = engine.con
@@ -83,15 +84,15 @@ def insert_logged(engine: Session, dt: DynamicTableState, version: int, insert: 
     return added
 
 
-def ensure_indexes(engine: Session, dt: DynamicTableState, comp: ivm.Compiler) -> None:
+def ensure_indexes(engine: Session, dt: DynamicTableState, comp: ivm.Compiled) -> None:
     """Index what an incremental refresh looks rows up by (created once, kept by DuckDB).
 
     That is each one-column window key of an input table, and the first column of the
     table's own storage, which finds the stored copies of rows a refresh removes.
     """
-    wanted = [(engine.catalog.tracked[k].phys, col) for k, col in comp.lookup_columns() if k in engine.catalog.tracked]
+    wanted = [(engine.catalog.tracked[k].phys, col) for k, col in comp.lookup_columns if k in engine.catalog.tracked]
     target, names = storage_of(engine, dt)
-    shape = comp.keyed() if not dt.columns else None
+    shape = comp.keyed if not dt.columns else None
     if shape is not None:  # keyed refreshes delete by the key
         wanted.append((target, shape.outputs[0]))
     elif names:  # the others find stored rows by their first column
@@ -163,7 +164,7 @@ def apply_net(engine: Session, dt: DynamicTableState, version: int) -> dict[str,
     return {"numInsertedRows": n_ins, "numDeletedRows": n_del}
 
 
-def recompute(engine: Session, dt: DynamicTableState, comp: ivm.Compiler | None, version: int) -> dict[str, int]:
+def recompute(engine: Session, dt: DynamicTableState, comp: ivm.Compiled | None, version: int) -> dict[str, int]:
     """Full refresh: recompute the query and apply the difference to the stored rows.
 
     An incremental table also rebuilds its GROUP BY state here, and reads its
@@ -175,11 +176,11 @@ def recompute(engine: Session, dt: DynamicTableState, comp: ivm.Compiler | None,
     qn = ", ".join(quote(c) for c in names)
     try:
         if comp is not None:
-            comp.reset()
             ensure_indexes(engine, dt, comp)
-            for block, st in ((b, comp.states[id(b)]) for b in comp.group_blocks()):
-                con.execute(f"CREATE OR REPLACE TABLE {st.table} AS {comp.state_sql(block, st, None, delta=False)}")
-            sql = comp.render(comp.root, None, from_state=True)
+            full = ivm.plan_full(comp)
+            for table, rows in full.states:
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS {rows}")
+            sql = full.query
         else:
             sql = plans.translated(engine, dt)[0]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_new AS SELECT * FROM ({sql}) AS quote({qn})")

@@ -78,12 +78,12 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
             if up is not None and mode == "INCREMENTAL" and up.refresh_mode == "FULL":
                 mode, reason = "FULL", "UPSTREAM_USES_FULL_REFRESH"
         sql, _, tctx = resolver.translate(engine, query.copy())
-        logged: set[Key] = set()
+        logged: frozenset[Key] = frozenset()
         if not tctx.used_clock and not tctx.streams:
             engine.dt_sql_cache[(key[0], stmt.query)] = sql
         if mode == "INCREMENTAL":
             try:
-                logged = plans.shared_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs()
+                logged = plans.shared_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs
             except ivm.NotIncremental as exc:
                 if stmt.refresh_mode == "INCREMENTAL":
                     raise SqlError(
