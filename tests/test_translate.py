@@ -13,11 +13,13 @@ from moviecdc.errors import SqlError, UnsupportedSqlError
     ("snowflake", "expected"),
     [
         pytest.param(
-            "SELECT IFF(a > 1, 'x', 'y') FROM t", "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t", id="iff"
+            "SELECT IFF(a > 1, 'x', 'y') FROM t", "SELECT CASE WHEN A > 1 THEN 'x' ELSE 'y' END FROM T", id="iff"
         ),
-        pytest.param("SELECT a::DATE FROM t", "SELECT CAST(a AS DATE) FROM t", id="cast"),
-        pytest.param("SELECT * FROM db.s.t", "SELECT * FROM s.t", id="strip-database"),
-        pytest.param("SELECT a FROM t WHERE b = ?", "SELECT a FROM t WHERE b = ?", id="bound-parameter"),
+        pytest.param("SELECT a::DATE FROM t", "SELECT CAST(A AS DATE) FROM T", id="cast"),
+        pytest.param("SELECT * FROM db.s.t", "SELECT * FROM S.T", id="strip-database"),
+        pytest.param("SELECT a FROM t WHERE b = ?", "SELECT A FROM T WHERE B = ?", id="bound-parameter"),
+        # unquoted identifiers fold to upper case, as Snowflake names them; quoted ones keep theirs
+        pytest.param('SELECT "a", b AS c FROM t', 'SELECT "a", B AS C FROM T', id="identifier-case"),
     ],
 )
 def test_translation(snowflake: str, expected: str) -> None:

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold
-from moviecdc.emulator import capture, resolver, tables
+from moviecdc.emulator import capture, resolver, semantics, tables
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.session import Session, duck_message
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -72,7 +72,14 @@ class Core(Session):
             cdc = ddl.parse_cdc(text)
             if cdc is not None:
                 return self._cdc(self, cdc, text)
-            return self._sql(tr.parse(text), text, params)
+            parts = semantics.explode(tr.parse(text))
+            if len(parts) == 1:
+                return self._sql(parts[0], text, params)
+            with self.transaction():  # one statement: all of it happens, or none
+                result = Rows()
+                for part in parts:
+                    result = self._sql(part, text, params)
+                return result
         except duckdb.Error as exc:
             raise SqlError(duck_message(exc), statement=text) from exc
         finally:

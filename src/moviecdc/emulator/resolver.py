@@ -52,7 +52,9 @@ class SessionResolver:
 
 def context(session: Session) -> tr.Context:
     """A fresh translation context in the session's current schema."""
-    return tr.Context(resolver=SessionResolver(session), schema=session.ctx.schema)
+    return tr.Context(
+        resolver=SessionResolver(session), schema=session.ctx.schema, temp_tables=frozenset(session.temp_tables)
+    )
 
 
 def translate(

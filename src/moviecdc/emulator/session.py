@@ -25,7 +25,7 @@ from sqlglot import exp
 from moviecdc.clock import Clock, SystemClock
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold, quote
-from moviecdc.emulator import faults
+from moviecdc.emulator import faults, semantics
 from moviecdc.emulator.catalog import Catalog, Key
 from moviecdc.errors import ConfigError, DatabaseBusyError, SqlError
 
@@ -104,6 +104,9 @@ class Session:
         self._user_txn = False
         self._read_version: int | None = None
         self.pending_offsets: dict[Key, int] = {}
+        # temporary tables of this session (folded names): they live in DuckDB's temp
+        # catalog, unqualified, and shadow a permanent table of the same name
+        self.temp_tables: set[str] = set()
         self._stmt_ts: datetime | None = None
         # per-engine caches of the refresh planner (moviecdc.emulator.plans)
         self.dt_sql_cache: dict[tuple[str, str], str] = {}
@@ -123,6 +126,7 @@ class Session:
             con = open_duckdb(self.path, busy_timeout=busy_timeout, read_only=self.read_only)
             try:
                 con.execute("SET TimeZone = 'UTC'")
+                con.execute(semantics.macros_sql())
                 catalog = Catalog(con, read_only=self.read_only)
                 if self.read_only:
                     catalog.load()

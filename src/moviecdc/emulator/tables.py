@@ -53,6 +53,16 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
     target = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
     key = session.resolve(target)
     tracking = _pop_change_tracking(expr)
+    if is_temporary(expr):
+        if tracking:
+            raise UnsupportedSqlError("CHANGE_TRACKING on a temporary table is not supported by the local engine")
+        name = fold(target.this)
+        assert name is not None
+        with session.transaction():
+            session.temp_tables.add(name)  # before translating: its name is not qualified
+            sql, bound, _ = resolver.translate(session, expr, params, clock=expr.expression is not None)
+            session.con.execute(sql, bound or None)
+        return Rows(message=f"Table {name} successfully created.")
     with session.transaction():
         if key in session.catalog.dynamic_tables or key in session.catalog.tracked:
             if expr.args.get("exists"):
@@ -70,6 +80,14 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
         if tracking:
             changelog.track(session, key)
     return Rows(message=f"Table {key[1]} successfully created.")
+
+
+def is_temporary(expr: exp.Create) -> bool:
+    """CREATE TEMPORARY (TEMP, LOCAL TEMPORARY, VOLATILE) TABLE."""
+    props = expr.args.get("properties")
+    return props is not None and any(
+        isinstance(p, exp.TemporaryProperty | exp.VolatileProperty) for p in props.expressions
+    )
 
 
 def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
@@ -101,6 +119,11 @@ def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
     if len(tables) != 1:
         raise UnsupportedSqlError("drop one table per statement", statement=text)
     key = session.resolve(tables[0])
+    if key[1] in session.temp_tables and fold(tables[0].args.get("db")) in (None, session.ctx.schema):
+        with session.transaction():
+            session.con.execute(resolver.translate(session, expr, None, clock=False)[0])
+        session.temp_tables.discard(key[1])
+        return Rows(message=f"{key[1]} successfully dropped.")
     if key in session.catalog.dynamic_tables:
         raise SqlError(f"'{key[1]}' is a dynamic table; use DROP DYNAMIC TABLE", statement=text)
     with session.transaction():

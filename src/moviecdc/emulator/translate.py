@@ -12,6 +12,7 @@ in two (an UPDATE's before-image read and the UPDATE) still binds every value.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from sqlglot.tokens import Token, TokenType
 
 from moviecdc.dialect.idents import fold
 from moviecdc.dialect.split import tokenize
+from moviecdc.emulator import semantics
 from moviecdc.errors import SqlError, UnsupportedSqlError
 
 _SNOWFLAKE = Snowflake()
@@ -61,6 +63,7 @@ class Context:
     objects: list[str] = field(default_factory=list)  # marker n → SQL
     streams: list[exp.Table] = field(default_factory=list)  # streams read
     used_clock: bool = False  # CURRENT_TIMESTAMP was replaced by the statement time
+    temp_tables: frozenset[str] = frozenset()  # the session's temporary tables (folded names)
 
     def marker(self, sql: str, alias: str) -> exp.Table:
         self.objects.append(sql)
@@ -71,14 +74,23 @@ class Context:
 
 
 def parse(sql: str) -> exp.Expr:
-    """Parse one Snowflake statement, with ``?`` turned into parameter markers.
+    """Parse one Snowflake statement, with ``?`` turned into parameter markers, and give
+    it Snowflake's meaning in DuckDB terms (:mod:`moviecdc.emulator.semantics`).
 
     The statement is tokenized once; each ``?`` token becomes the marker
-    ``__mcdc_p<n>__`` that ``render`` turns back into a bound parameter.
+    ``__mcdc_p<n>__`` that ``render`` turns back into a bound parameter. The result is
+    the caller's to change: statements seen before are copied from a cache.
 
     Raises:
         SqlError: the statement does not parse.
+        UnsupportedSqlError: the statement uses a form the local engine cannot give
+            Snowflake's meaning to.
     """
+    return _parsed(sql).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(sql: str) -> exp.Expr:
     tokens = tokenize(sql)
     n = 0
     for i, tok in enumerate(tokens):
@@ -94,7 +106,10 @@ def parse(sql: str) -> exp.Expr:
     statements = [p for p in parsed if p is not None]
     if len(statements) != 1:
         raise SqlError("expected exactly one statement", statement=sql)
-    return statements[0]
+    try:
+        return semantics.apply(statements[0])
+    except NotImplementedError as exc:  # a form the rewrites know they cannot give Snowflake's meaning to
+        raise UnsupportedSqlError(f"not supported by the local engine: {exc}", statement=sql) from None
 
 
 def render(
@@ -229,8 +244,16 @@ def qualify(root: exp.Expr) -> Rule:
         if (
             isinstance(node, exp.Table)
             and isinstance(node.this, exp.Identifier)
+            and fold(node.this) in ctx.temp_tables
+            and fold(node.args.get("db")) in (None, ctx.schema)
+        ):
+            node.set("db", None)  # a temporary table: in DuckDB's temp catalog
+            return node
+        if (
+            isinstance(node, exp.Table)
+            and isinstance(node.this, exp.Identifier)
             and node.args.get("db") is None
-            and not node.name.startswith("__mcdc_")
+            and not node.name.lower().startswith("__mcdc_")
             and fold(node.this) not in ctes
         ):
             node.set("db", exp.to_identifier(ctx.schema, quoted=True))

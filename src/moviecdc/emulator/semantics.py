@@ -1,0 +1,112 @@
+"""Snowflake's meaning for ordinary statements on DuckDB, from fakesnow.
+
+sqlglot turns Snowflake syntax into DuckDB syntax; where the two engines then disagree
+on what a statement *means* (a JSON path's quotes, which NULLs OBJECT_CONSTRUCT keeps,
+DATEADD's result type on a DATE, VALUES' column names, FLATTEN, sequences, MERGE ...),
+fakesnow's ``fakesnow.transforms`` module holds a pure sqlglot rewrite for each. This
+module applies them, in the order fakesnow's own cursor does, and creates the DuckDB
+macros some of them call. Rewrites that depend on fakesnow's own layout of databases,
+stages and result caches (``USE``, ``SHOW``, ``INFORMATION_SCHEMA``, ``DESCRIBE``,
+``RESULT_SCAN``, stages and users) are left out: the engine has its own.
+
+Why a dependency and not our own rules: docs/decisions/0001-sql-translation.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fakesnow import macros
+from fakesnow import transforms as fs
+from sqlglot import exp
+
+Transform = Callable[[exp.Expr], exp.Expr]
+
+# In fakesnow's order (fakesnow/cursor.py, FakeSnowflakeCursor._transform): some depend on
+# others having run first (trim_cast_varchar before json_extract_cast_as_varchar,
+# indices_to_json_extract before regex_substr).
+TRANSFORMS: tuple[Transform, ...] = (
+    lambda e: fs.identifier(e, None),
+    fs.upper_case_unquoted_identifiers,
+    fs.current_version,
+    fs.drop_schema_cascade,
+    fs.tag,
+    fs.semi_structured_types,
+    fs.try_parse_json,
+    fs.split,
+    fs.trim_cast_varchar,
+    fs.indices_to_json_extract,
+    fs.json_extract_cast_as_varchar,
+    fs.json_extract_cased_as_varchar,
+    fs.json_extract_precedence,
+    fs.flatten_value_cast_as_varchar,
+    fs.flatten,
+    fs.regex_replace,
+    fs.regex_substr,
+    fs.sequence_nextval,
+    fs.values_columns,
+    fs.to_date,
+    fs.timestamp_offsets,
+    fs.to_decimal,
+    fs.to_timestamp,
+    fs.to_variant,
+    fs.object_construct,
+    fs.timestamp_ntz,
+    fs.float_to_double,
+    fs.integer_precision,
+    fs.extract_text_length,
+    fs.sample,
+    fs.array_size,
+    fs.random,
+    fs.array_agg_within_group,
+    fs.array_agg,
+    fs.object_agg,
+    fs.array_construct_etc,
+    fs.dateadd_date_cast,
+    fs.dateadd_string_literal_timestamp_cast,
+    fs.datediff_string_literal_timestamp_cast,
+    fs.haversine,
+    fs.hex_string,
+    fs.sha256,
+    fs.create_clone,
+    fs.alias_in_join,
+    fs.alias_in_where,
+    fs.alter_table_strip_cluster_by,
+    # not fs.numeric_agg_implicit_cast: it makes every SUM / AVG a DOUBLE, so the sum of a
+    # NUMBER(10, 2) column comes back as a float (Snowflake's is exact); without it DuckDB
+    # refuses SUM of a VARCHAR instead of answering wrongly
+)
+
+# Statements that become several (fakesnow's _transform_explode), in its order.
+EXPLODERS: tuple[Callable[[exp.Expr], list[exp.Expr]], ...] = (
+    fs.create_table_autoincrement,
+    fs.merge,
+    fs.alter_table_add_multiple_columns,
+    fs.insert_overwrite,
+)
+
+#: What a statement that has no effect locally (``ALTER TABLE ... SET TAG``) became.
+NOP = fs.SUCCESS_NOP
+
+
+def apply(expr: exp.Expr) -> exp.Expr:
+    """``expr`` (a parsed Snowflake statement) with Snowflake's meaning, in DuckDB terms."""
+    for transform in TRANSFORMS:
+        expr = expr.transform(transform, copy=False)
+    return expr
+
+
+def explode(expr: exp.Expr) -> list[exp.Expr]:
+    """The statements ``expr`` runs as (one, unless it is a MERGE, an ALTER TABLE adding
+    several columns, an INSERT OVERWRITE or a CREATE TABLE with AUTOINCREMENT)."""
+    for exploder in EXPLODERS:
+        parts = exploder(expr)
+        if len(parts) > 1:
+            return parts
+    return [expr]
+
+
+def macros_sql() -> str:
+    """The DuckDB macros the rewrites call, as temporary macros: nothing is written to the
+    database file, and a read-only connection gets them too."""
+    return macros.creation_sql("temp").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO")
