@@ -41,13 +41,27 @@ class TemplateError(MovieCdcError):
 
 
 class SqlError(MovieCdcError):
-    """A statement failed on the target (invalid SQL, missing object, constraint)."""
+    """A statement failed on the target (invalid SQL, missing object, constraint).
+
+    ``errno`` and ``sqlstate`` are Snowflake's code and SQLSTATE for the error (as the
+    connector's ``ProgrammingError`` carries them), when there is one.
+    """
 
     exit_code = 1
 
-    def __init__(self, message: str, *, statement: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        statement: str | None = None,
+        hint: str | None = None,
+        errno: int | None = None,
+        sqlstate: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.statement = statement
+        self.errno = errno
+        self.sqlstate = sqlstate
 
 
 class UnsupportedSqlError(SqlError):

@@ -19,9 +19,9 @@ from sqlglot import exp
 
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold
-from moviecdc.emulator import capture, resolver, semantics, tables
+from moviecdc.emulator import capture, error_codes, resolver, semantics, tables
 from moviecdc.emulator import translate as tr
-from moviecdc.emulator.session import Session, duck_message
+from moviecdc.emulator.session import Session
 from moviecdc.errors import SqlError, UnsupportedSqlError
 from moviecdc.results import Rows
 
@@ -81,7 +81,14 @@ class Core(Session):
                     result = self._sql(part, text, params)
                 return result
         except duckdb.Error as exc:
-            raise SqlError(duck_message(exc), statement=text) from exc
+            err = error_codes.translate(exc)
+            raise SqlError(str(err), statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
+        except SqlError as exc:
+            if exc.errno is None and not isinstance(exc, UnsupportedSqlError):
+                code = error_codes.classify(exc.message)
+                if code is not None:
+                    exc.errno, exc.sqlstate = code
+            raise
         finally:
             self.new_statement()
 

@@ -89,9 +89,29 @@ EXPLODERS: tuple[Callable[[exp.Expr], list[exp.Expr]], ...] = (
 NOP = fs.SUCCESS_NOP
 
 
+def division_by_zero(expr: exp.Expr) -> exp.Expr:
+    """``a / b`` raises "Division by zero" when ``b`` is 0, as in Snowflake (DuckDB
+    answers NULL). A divisor that is a non-zero literal is left alone."""
+    if isinstance(expr, exp.Div):
+        divisor = expr.expression
+        if isinstance(divisor, exp.Literal) and not divisor.is_string and divisor.to_py() != 0:
+            return expr
+        return exp.Anonymous(this="_mc_div", expressions=[expr.this, divisor])
+    return expr
+
+
+# Ours, after fakesnow's: where DuckDB and Snowflake still differ.
+OWN_TRANSFORMS: tuple[Transform, ...] = (division_by_zero,)
+
+_OWN_MACROS = """
+CREATE OR REPLACE TEMP MACRO temp._mc_div(a, b) AS
+    CASE WHEN b = 0 AND a IS NOT NULL THEN error('Division by zero') ELSE a / b END;
+"""
+
+
 def apply(expr: exp.Expr) -> exp.Expr:
     """``expr`` (a parsed Snowflake statement) with Snowflake's meaning, in DuckDB terms."""
-    for transform in TRANSFORMS:
+    for transform in (*TRANSFORMS, *OWN_TRANSFORMS):
         expr = expr.transform(transform, copy=False)
     return expr
 
@@ -109,4 +129,5 @@ def explode(expr: exp.Expr) -> list[exp.Expr]:
 def macros_sql() -> str:
     """The DuckDB macros the rewrites call, as temporary macros: nothing is written to the
     database file, and a read-only connection gets them too."""
-    return macros.creation_sql("temp").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO")
+    fakesnow = macros.creation_sql("temp").replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO")
+    return fakesnow + _OWN_MACROS

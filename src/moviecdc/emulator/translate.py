@@ -102,7 +102,12 @@ def _parsed(sql: str) -> exp.Expr:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
-        raise SqlError(f"SQL compilation error{where}: {first.get('description') or exc}", statement=sql) from exc
+        raise SqlError(
+            f"001003 (42000): SQL compilation error{where}: {first.get('description') or exc}",
+            statement=sql,
+            errno=1003,
+            sqlstate="42000",
+        ) from exc
     statements = [p for p in parsed if p is not None]
     if len(statements) != 1:
         raise SqlError("expected exactly one statement", statement=sql)

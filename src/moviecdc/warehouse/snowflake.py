@@ -121,7 +121,13 @@ class SnowflakeWarehouse:
                 cursor.close()
         except self._caught as exc:
             errno = getattr(exc, "errno", None)
-            raise SqlError(self._first_line(exc), statement=sql, hint=_SQL_HINTS.get(errno)) from exc
+            raise SqlError(
+                self._first_line(exc),
+                statement=sql,
+                hint=_SQL_HINTS.get(errno),
+                errno=errno if isinstance(errno, int) else None,
+                sqlstate=getattr(exc, "sqlstate", None),
+            ) from exc
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
         """Insert rows with one multi-row ``INSERT ... VALUES`` per chunk of 1 000.
