@@ -43,7 +43,7 @@ def format_rows(rows: Rows, fmt: str = "table") -> str:
         writer.writerow(rows.columns)
         writer.writerows([[jsonable(v) for v in r] for r in rows.rows])
         return buf.getvalue().rstrip("\n")
-    if not rows.columns:
+    if not rows.columns or (rows.columns == ["status"] and len(rows.rows) == 1 and rows.message):
         return rows.message or "Statement executed successfully."
     return table(rows.columns, rows.rows) + f"\n({len(rows.rows)} row{'s' if len(rows.rows) != 1 else ''})"
 

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold
-from moviecdc.emulator import capture, error_codes, resolver, semantics, tables
+from moviecdc.emulator import capture, error_codes, metadata, resolver, semantics, tables
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.session import Session
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -34,6 +34,11 @@ _DML_LABELS: dict[type[exp.Expr], str] = {
     exp.TruncateTable: "status",
     exp.Merge: "number of rows merged",
 }
+
+# ALTER SESSION parameters whose effect the engine has anyway (it runs in UTC, with
+# unquoted names case-insensitive and each statement committed unless in a transaction)
+_SESSION_DEFAULTS = {"QUERY_TAG", "AUTOCOMMIT", "QUOTED_IDENTIFIERS_IGNORE_CASE", "ABORT_DETACHED_QUERY",
+                     "STATEMENT_TIMEOUT_IN_SECONDS", "USE_CACHED_RESULT"}  # fmt: skip
 
 CdcHandler = Callable[["Core", ddl.CdcStatement, str], Rows]
 
@@ -71,15 +76,15 @@ class Core(Session):
         try:
             cdc = ddl.parse_cdc(text)
             if cdc is not None:
-                return self._cdc(self, cdc, text)
+                return _as_status(self._cdc(self, cdc, text))
             parts = semantics.explode(tr.parse(text))
             if len(parts) == 1:
-                return self._sql(parts[0], text, params)
+                return _as_status(self._sql(parts[0], text, params))
             with self.transaction():  # one statement: all of it happens, or none
                 result = Rows()
                 for part in parts:
                     result = self._sql(part, text, params)
-                return result
+                return _as_status(result)
         except duckdb.Error as exc:
             err = error_codes.translate(exc)
             raise SqlError(str(err), statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
@@ -111,15 +116,16 @@ class Core(Session):
             return tables.create(self, expr, text, params)
         if isinstance(expr, exp.Drop):
             return tables.drop(self, expr, text)
+        if isinstance(expr, exp.Alter) and (expr.args.get("kind") or "").upper() == "SESSION":
+            return self._alter_session(expr)
         if isinstance(expr, exp.Alter):
             return tables.alter(self, expr, text)
         if isinstance(expr, _DML):
             return self._dml(expr, text, params)
         if isinstance(expr, exp.Show):
-            raise UnsupportedSqlError(
-                f"SHOW {expr.name} is not supported by the local engine (SHOW STREAMS, TASKS and DYNAMIC TABLES are)",
-                statement=text,
-            )
+            return metadata.show(self, expr, text)
+        if isinstance(expr, exp.Describe) and (expr.args.get("kind") or "TABLE").upper() in {"TABLE", "VIEW"}:
+            return metadata.describe(self, expr, text)
         if isinstance(expr, exp.Command):
             raise UnsupportedSqlError(f"the local engine cannot run this statement ({expr.name})", statement=text)
         return self._query(expr, params)
@@ -139,9 +145,33 @@ class Core(Session):
         elif kind in {"SCHEMA", ""}:
             schema = fold(table.this)
             assert schema is not None
+            exists = self.con.execute(
+                "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database()"
+                " AND upper(schema_name) = upper(?)",
+                [schema],
+            ).fetchone()
+            if not (exists and exists[0]) and schema != "INFORMATION_SCHEMA":
+                raise SqlError(
+                    "SQL compilation error: Object does not exist, or operation cannot be performed.",
+                    errno=2043,
+                    sqlstate="02000",
+                )
             self.use(database=fold(table.args.get("db")), schema=schema)
         # USE ROLE / WAREHOUSE / SECONDARY ROLES: nothing to do locally
         return Rows(message=_DONE)
+
+    def _alter_session(self, expr: exp.Alter) -> Rows:
+        """ALTER SESSION SET / UNSET: accepted; the engine keeps Snowflake's defaults (UTC,
+        case-insensitive unquoted names), so a parameter other than those is not emulated."""
+        names: list[str] = []
+        for action in expr.args.get("actions") or []:
+            for item in action.args.get("expressions") or []:
+                target = item.this.this if isinstance(item.this, exp.EQ) else item.this
+                names.append(target.name.upper() if isinstance(target, exp.Expr) else str(target).upper())
+        ignored = [n for n in names if n not in _SESSION_DEFAULTS]
+        self.session_parameters.update(dict.fromkeys(names, True))
+        note = f" (not emulated by the local engine: {', '.join(ignored)})" if ignored else ""
+        return Rows(columns=["status"], rows=[(_DONE,)], message=_DONE + note)
 
     def _dml(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
         key = self.resolve(capture.dml_target(expr))
@@ -163,6 +193,13 @@ class Core(Session):
             self.catalog.set_version(key, version, self.now())
             resolver.consume(self, ctx)
         return Rows(columns=[label], rows=[(count,)], rowcount=count)
+
+
+def _as_status(result: Rows) -> Rows:
+    """A statement that returns no rows answers with one ``status`` row, as Snowflake does."""
+    if result.columns or result.message is None:
+        return result
+    return Rows(columns=["status"], rows=[(result.message,)], rowcount=result.rowcount, message=result.message)
 
 
 def _is_access_control(expr: exp.Expr) -> bool:

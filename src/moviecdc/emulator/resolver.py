@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from moviecdc.dialect import ddl
-from moviecdc.emulator import history, retention, streams
+from moviecdc.emulator import history, metadata, retention, streams
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.catalog import StreamState, TrackedTable
 from moviecdc.emulator.session import Session
@@ -49,11 +49,17 @@ class SessionResolver:
     def statement_time_sql(self) -> str:
         return f"CAST('{self.session.statement_time().isoformat()}' AS TIMESTAMPTZ)"
 
+    def information_schema_sql(self, view: str) -> str | None:
+        return metadata.information_schema_sql(self.session, view)
+
 
 def context(session: Session) -> tr.Context:
     """A fresh translation context in the session's current schema."""
     return tr.Context(
-        resolver=SessionResolver(session), schema=session.ctx.schema, temp_tables=frozenset(session.temp_tables)
+        resolver=SessionResolver(session),
+        schema=session.ctx.schema,
+        database=session.ctx.database,
+        temp_tables=frozenset(session.temp_tables),
     )
 
 

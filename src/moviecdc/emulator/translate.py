@@ -53,6 +53,10 @@ class Resolver(Protocol):
 
     def statement_time_sql(self) -> str: ...
 
+    def information_schema_sql(self, view: str) -> str | None:
+        """DuckDB SQL of ``INFORMATION_SCHEMA.<view>``, or None if the engine has no such view."""
+        ...
+
 
 @dataclass
 class Context:
@@ -60,6 +64,7 @@ class Context:
 
     resolver: Resolver
     schema: str = "PUBLIC"  # unqualified tables resolve here
+    database: str = "MOVIECDC"  # what CURRENT_DATABASE() answers
     objects: list[str] = field(default_factory=list)  # marker n → SQL
     streams: list[exp.Table] = field(default_factory=list)  # streams read
     used_clock: bool = False  # CURRENT_TIMESTAMP was replaced by the statement time
@@ -207,6 +212,32 @@ def _literal(value: exp.Expr, fn: str) -> object:
     return value
 
 
+def information_schema_views(node: exp.Expr, ctx: Context) -> exp.Expr:
+    """INFORMATION_SCHEMA.TABLES / COLUMNS / SCHEMATA / VIEWS / DATABASES list the
+    database's own objects with Snowflake's columns and types (never the engine's)."""
+    if (
+        isinstance(node, exp.Table)
+        and isinstance(node.this, exp.Identifier)
+        and fold(node.args.get("db")) == "INFORMATION_SCHEMA"
+    ):
+        name = fold(node.this)
+        assert name is not None
+        sql = ctx.resolver.information_schema_sql(name)
+        if sql is None:
+            raise UnsupportedSqlError(f"INFORMATION_SCHEMA.{name} is not supported by the local engine")
+        return ctx.marker(sql, node.alias_or_name)
+    return node
+
+
+def session_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
+    """CURRENT_DATABASE() and CURRENT_SCHEMA() name the session's database and schema."""
+    if isinstance(node, exp.CurrentDatabase):
+        return exp.Literal.string(ctx.database)
+    if isinstance(node, exp.CurrentSchema):
+        return exp.Literal.string(ctx.schema)
+    return node
+
+
 def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
     """CURRENT_TIMESTAMP is the statement's start time, read from the engine clock."""
     if isinstance(node, exp.CurrentTimestamp):
@@ -218,6 +249,8 @@ def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
 Rule = Callable[[exp.Expr, Context], exp.Expr]
 RULES: tuple[Rule, ...] = (
     strip_database,
+    information_schema_views,
+    session_functions,
     read_streams,
     system_functions,
     information_schema_functions,
