@@ -192,6 +192,10 @@ class Core(Session):
                 count = int(row[0]) if row and isinstance(row[0], int) else 0
             self.catalog.set_version(key, version, self.now())
             resolver.consume(self, ctx)
+        if isinstance(expr, exp.TruncateTable):
+            return Rows(columns=["status"], rows=[(_DONE,)], rowcount=count, message=_DONE)
+        if isinstance(expr, exp.Update):  # Snowflake reports the rows updated through a join apart
+            return Rows(columns=[label, "number of multi-joined rows updated"], rows=[(count, 0)], rowcount=count)
         return Rows(columns=[label], rows=[(count,)], rowcount=count)
 
 

@@ -108,6 +108,7 @@ class Session:
         # catalog, unqualified, and shadow a permanent table of the same name
         self.temp_tables: set[str] = set()
         self.session_parameters: dict[str, object] = {}  # ALTER SESSION SET, as given
+        self.databases: set[str] = {database.upper()}  # CREATE DATABASE names a database of this file
         self._stmt_ts: datetime | None = None
         # per-engine caches of the refresh planner (moviecdc.emulator.plans)
         self.dt_sql_cache: dict[tuple[str, str], str] = {}

@@ -26,11 +26,13 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
     kind = (expr.args.get("kind") or "").upper()
     if kind == "DATABASE":
         db = expr.this
-        session.ctx = SessionContext(
-            fold(db.this if isinstance(db, exp.Table) else db) or session.ctx.database,
-            session.ctx.schema,
-        )
-        return Rows(message=_DONE)
+        name = fold(db.this if isinstance(db, exp.Table) else db) or session.ctx.database
+        if name in session.databases and not (expr.args.get("exists") or expr.args.get("replace")):
+            raise SqlError(f"SQL compilation error: Object '{name}' already exists.", statement=text)
+        session.databases.add(name)
+        session.ctx = SessionContext(name, "PUBLIC")
+        session.ensure_schema("PUBLIC")
+        return Rows(message=f"Database {name} successfully created.")
     if kind == "SCHEMA":
         table = expr.this
         schema = fold(table.args.get("db") or table.this)
@@ -49,6 +51,10 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
         with session.transaction():
             sql, bound, _ = resolver.translate(session, expr, params, clock=kind == "VIEW")
             session.con.execute(sql, bound or None)
+        target = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
+        name = fold(target.this) if isinstance(target, exp.Table) else None
+        if kind in {"VIEW", "SEQUENCE", "FUNCTION", "MACRO"} and name:
+            return Rows(message=f"{kind.title()} {name} successfully created.")
         return Rows(message=_DONE)
     target = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
     key = session.resolve(target)

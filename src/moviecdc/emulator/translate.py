@@ -238,6 +238,28 @@ def session_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     return node
 
 
+def qualify_sequences(node: exp.Expr, ctx: Context) -> exp.Expr:
+    """``seq.NEXTVAL`` (``nextval('SEQ')`` by now) names a sequence of the current schema."""
+    if (
+        isinstance(node, exp.Alias)
+        and isinstance(node.this, exp.Anonymous)
+        and str(node.this.this).lower() == "nextval"
+        and not isinstance(node.parent, exp.Select)
+    ):
+        node = node.this  # named NEXTVAL only as a column of a SELECT (not in a DEFAULT or VALUES)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "nextval" and len(node.expressions) == 1:
+        arg = node.expressions[0]
+        if isinstance(arg, exp.Literal) and arg.is_string:
+            parts = arg.this.split(".")
+            if len(parts) == 1:
+                parts = [ctx.schema, *parts]
+            elif len(parts) == 3:
+                parts = parts[1:]  # one local database
+            quoted = ".".join('"' + p.strip('"').replace('"', '""') + '"' for p in parts)
+            return exp.Anonymous(this="nextval", expressions=[exp.Literal.string(quoted)])
+    return node
+
+
 def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
     """CURRENT_TIMESTAMP is the statement's start time, read from the engine clock."""
     if isinstance(node, exp.CurrentTimestamp):
@@ -251,6 +273,7 @@ RULES: tuple[Rule, ...] = (
     strip_database,
     information_schema_views,
     session_functions,
+    qualify_sequences,
     read_streams,
     system_functions,
     information_schema_functions,
