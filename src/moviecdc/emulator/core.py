@@ -35,10 +35,13 @@ _DML_LABELS: dict[type[exp.Expr], str] = {
     exp.Merge: "number of rows merged",
 }
 
-# ALTER SESSION parameters whose effect the engine has anyway (it runs in UTC, with
-# unquoted names case-insensitive and each statement committed unless in a transaction)
-_SESSION_DEFAULTS = {"QUERY_TAG", "AUTOCOMMIT", "QUOTED_IDENTIFIERS_IGNORE_CASE", "ABORT_DETACHED_QUERY",
-                     "STATEMENT_TIMEOUT_IN_SECONDS", "USE_CACHED_RESULT"}  # fmt: skip
+# ALTER SESSION parameters the engine honours: the value it behaves as (None: any value
+# has no effect to emulate). It runs in UTC, commits each statement unless in a
+# transaction, and folds unquoted names only.
+_SESSION_EMULATED: dict[str, str | None] = {
+    "QUERY_TAG": None, "ABORT_DETACHED_QUERY": None, "STATEMENT_TIMEOUT_IN_SECONDS": None,
+    "USE_CACHED_RESULT": None, "AUTOCOMMIT": "true", "QUOTED_IDENTIFIERS_IGNORE_CASE": "false", "TIMEZONE": "utc",
+}  # fmt: skip
 
 CdcHandler = Callable[["Core", ddl.CdcStatement, str], Rows]
 
@@ -98,6 +101,20 @@ class Core(Session):
             self.new_statement()
 
     def _sql(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
+        comment = expr.args.get("table_comment")
+        if comment is not None and comment[1] is None:
+            comment = None  # a CREATE without a COMMENT
+        columns = expr.args.get("col_comments")
+        if comment is None and not columns:
+            return self._run(expr, text, params)
+        with self.transaction():
+            result = self._run(expr, text, params)
+            table = comment[0] if comment else expr.args.get("comment_table")
+            if isinstance(table, exp.Table):
+                tables.set_comments(self, table, comment[1] if comment else None, columns or [], text)
+            return result
+
+    def _run(self, expr: exp.Expr, text: str, params: Sequence[object] | None) -> Rows:
         if isinstance(expr, exp.Transaction):
             self.begin_user_transaction()
             return Rows(message=_DONE)
@@ -126,6 +143,10 @@ class Core(Session):
             return metadata.show(self, expr, text)
         if isinstance(expr, exp.Describe) and (expr.args.get("kind") or "TABLE").upper() in {"TABLE", "VIEW"}:
             return metadata.describe(self, expr, text)
+        if isinstance(expr, exp.Command) and expr.name.upper() == "SHOW":
+            shown = metadata.show_command(self, text)
+            if shown is not None:
+                return shown
         if isinstance(expr, exp.Command):
             raise UnsupportedSqlError(f"the local engine cannot run this statement ({expr.name})", statement=text)
         return self._query(expr, params)
@@ -163,13 +184,25 @@ class Core(Session):
     def _alter_session(self, expr: exp.Alter) -> Rows:
         """ALTER SESSION SET / UNSET: accepted; the engine keeps Snowflake's defaults (UTC,
         case-insensitive unquoted names), so a parameter other than those is not emulated."""
-        names: list[str] = []
+        ignored: list[str] = []
         for action in expr.args.get("actions") or []:
+            unset = bool(action.args.get("unset"))
             for item in action.args.get("expressions") or []:
-                target = item.this.this if isinstance(item.this, exp.EQ) else item.this
-                names.append(target.name.upper() if isinstance(target, exp.Expr) else str(target).upper())
-        ignored = [n for n in names if n not in _SESSION_DEFAULTS]
-        self.session_parameters.update(dict.fromkeys(names, True))
+                eq = item.this if isinstance(item, exp.SetItem) else item
+                target = eq.this if isinstance(eq, exp.EQ) else eq
+                name = (target.name if isinstance(target, exp.Expr) else str(target)).upper()
+                if unset:
+                    self.session_parameters.pop(name, None)
+                    continue
+                value = eq.expression if isinstance(eq, exp.EQ) else None
+                text_value = (value.name if isinstance(value, exp.Literal) else value.sql()) if value is not None else ""
+                if isinstance(value, exp.Boolean):
+                    text_value = "true" if value.this else "false"
+                self.session_parameters[name] = text_value
+                if _SESSION_EMULATED.get(name, text_value.lower()) not in (None, text_value.lower()):
+                    ignored.append(f"{name} = {text_value}")
+                elif name not in _SESSION_EMULATED:
+                    ignored.append(name)
         note = f" (not emulated by the local engine: {', '.join(ignored)})" if ignored else ""
         return Rows(columns=["status"], rows=[(_DONE,)], message=_DONE + note)
 

@@ -105,7 +105,7 @@ def columns_sql(session: Session) -> str:
     data_type, describe = _type_sql("c")
     return (
         f"WITH o AS ({objects_sql(session)}) SELECT o.database, o.schema, o.name, o.table_type, c.column_name,"
-        " c.column_index AS ordinal, c.column_default, c.is_nullable, "
+        " c.column_index AS ordinal, c.column_default, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable, "
         f"{data_type} AS data_type, {describe} AS describe_type, c.data_type AS duck_type,"
         " c.numeric_precision, c.numeric_scale, c.comment"
         " FROM o JOIN duckdb_columns() c ON c.database_name = o.duck_database AND c.schema_name = o.duck_schema"
@@ -201,6 +201,47 @@ SHOW_DATABASE_COLUMNS = [
     "kind", "owner_role_type",
 ]  # fmt: skip
 TERSE_COLUMNS = ["created_on", "name", "kind", "database_name", "schema_name"]
+# in the connector's order (it differs from the other SHOW commands: the name comes first)
+SHOW_SEQUENCE_COLUMNS = [
+    "name", "database_name", "schema_name", "next_value", "interval", "created_on", "owner", "comment",
+    "owner_role_type", "ordered",
+]  # fmt: skip
+SHOW_KEY_COLUMNS = [
+    "created_on", "database_name", "schema_name", "table_name", "column_name", "key_sequence", "constraint_name",
+    "rely", "comment",
+]  # fmt: skip
+SHOW_PARAMETER_COLUMNS = ["key", "value", "default", "level", "description", "type"]
+SHOW_FUNCTION_COLUMNS = [
+    "created_on", "name", "schema_name", "is_builtin", "is_aggregate", "is_ansi", "min_num_arguments",
+    "max_num_arguments", "arguments", "description", "catalog_name", "is_table_function", "valid_for_clustering",
+    "is_secure", "secrets", "external_access_integrations", "is_external_function", "language", "is_memoizable",
+    "is_data_metric",
+]  # fmt: skip
+
+# Session parameters SHOW PARAMETERS lists: (name, Snowflake's default, type, description). The
+# engine behaves as the default says, except where ``ENGINE_VALUES`` says otherwise.
+PARAMETERS: tuple[tuple[str, str, str, str], ...] = (
+    ("ABORT_DETACHED_QUERY", "false", "BOOLEAN", "If true, a query is aborted when its client disconnects"),
+    ("AUTOCOMMIT", "true", "BOOLEAN", "If true, each statement is committed when it succeeds"),
+    ("BINARY_INPUT_FORMAT", "HEX", "STRING", "Input format for binary values"),
+    ("BINARY_OUTPUT_FORMAT", "HEX", "STRING", "Display format for binary values"),
+    ("DATE_INPUT_FORMAT", "AUTO", "STRING", "Input format for dates"),
+    ("DATE_OUTPUT_FORMAT", "YYYY-MM-DD", "STRING", "Display format for dates"),
+    ("LOCK_TIMEOUT", "43200", "NUMBER", "Seconds a statement waits for a lock"),
+    ("QUERY_TAG", "", "STRING", "A label attached to the session's queries"),
+    ("QUOTED_IDENTIFIERS_IGNORE_CASE", "false", "BOOLEAN", "If true, the case of quoted identifiers is ignored"),
+    ("STATEMENT_TIMEOUT_IN_SECONDS", "172800", "NUMBER", "Seconds after which a running statement is cancelled"),
+    ("TIMESTAMP_INPUT_FORMAT", "AUTO", "STRING", "Input format for timestamps"),
+    ("TIMESTAMP_OUTPUT_FORMAT", "YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM", "STRING", "Display format for timestamps"),
+    ("TIMESTAMP_TYPE_MAPPING", "TIMESTAMP_NTZ", "STRING", "The TIMESTAMP_* type TIMESTAMP means"),
+    ("TIMEZONE", "America/Los_Angeles", "STRING", "The session's time zone"),
+    ("TRANSACTION_DEFAULT_ISOLATION_LEVEL", "READ COMMITTED", "STRING", "Isolation level of transactions"),
+    ("USE_CACHED_RESULT", "true", "BOOLEAN", "If true, repeated queries may reuse earlier results"),
+    ("WEEK_OF_YEAR_POLICY", "0", "NUMBER", "How the first week of a year is counted"),
+    ("WEEK_START", "0", "NUMBER", "The first day of the week (0: legacy Sunday-like behaviour)"),
+)
+#: What the local engine runs with where it differs from Snowflake's default.
+ENGINE_VALUES = {"TIMEZONE": "UTC"}
 
 
 def show(session: Session, expr: exp.Show, text: str) -> Rows:
@@ -253,6 +294,32 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
             if _like(like, c)
         ]
         return Rows(columns=SHOW_COLUMN_COLUMNS, rows=rows)
+    if what == "SEQUENCES":
+        cond = "" if schema is None else f" AND upper(schema_name) = upper({_lit(schema)})"
+        found = session.con.execute(
+            "SELECT sequence_name, schema_name, coalesce(last_value + increment_by, start_value), increment_by,"
+            f" comment FROM duckdb_sequences() WHERE database_name = current_database() AND schema_name NOT IN {_HIDDEN}"
+            f"{cond} ORDER BY schema_name, sequence_name"
+        ).fetchall()
+        rows = [(n, db, sch, nxt, inc, epoch, OWNER, c or "", "ROLE", "N") for n, sch, nxt, inc, c in found if _like(like, n)]
+        return Rows(columns=SHOW_SEQUENCE_COLUMNS, rows=rows)
+    if what in {"PRIMARY KEYS", "UNIQUE KEYS"}:
+        kind = what.split()[0]
+        where = [f"constraint_type = '{kind} KEY'", "database_name = current_database()", f"schema_name NOT IN {_HIDDEN}"]
+        if schema is not None:
+            where.append(f"upper(schema_name) = upper({_lit(schema)})")
+        if table is not None:
+            where.append(f"upper(table_name) = upper({_lit(table)})")
+        found = session.con.execute(
+            "SELECT schema_name, table_name, unnest(constraint_column_names) AS column_name,"
+            f" generate_subscripts(constraint_column_names, 1) AS position FROM duckdb_constraints() WHERE"
+            f" {' AND '.join(where)} ORDER BY schema_name, table_name, position"
+        ).fetchall()
+        rows = [
+            (epoch, db, sch, t, c, pos, f"{kind}_KEY_{t}".upper(), "false", None)
+            for sch, t, c, pos in found
+        ]
+        return Rows(columns=SHOW_KEY_COLUMNS, rows=rows)
     if what not in {"TABLES", "VIEWS", "OBJECTS"}:
         raise UnsupportedSqlError(f"SHOW {what} is not supported by the local engine", statement=text)
     cond = "" if schema is None else f" WHERE schema = {_lit(schema)}"
@@ -306,6 +373,35 @@ def _exists(session: Session, schema: str | None, name: str) -> bool:
         f"SELECT count(*) FROM ({objects_sql(session)}) WHERE upper(name) = upper({_lit(name)}){cond}"
     ).fetchone()
     return bool(row and row[0])
+
+
+def show_command(session: Session, text: str) -> Rows | None:
+    """SHOW PARAMETERS and SHOW [USER] FUNCTIONS, which sqlglot leaves as raw commands;
+    None for another command."""
+    body = re.sub(r"/\*.*?\*/|--[^\n]*", " ", text, flags=re.DOTALL).strip()
+    m = re.match(r"(?is)SHOW\s+(PARAMETERS|USER\s+FUNCTIONS|FUNCTIONS)\b\s*(.*)$", body)
+    if m is None:
+        return None
+    what, rest = re.sub(r"\s+", " ", m.group(1).upper()), m.group(2)
+    like_m = re.match(r"(?is)LIKE\s+(?:'((?:[^']|'')*)'|\$\$(.*?)\$\$)", rest.strip())
+    like = (like_m.group(1).replace("''", "'") if like_m.group(1) is not None else like_m.group(2)) if like_m else None
+    scope = rest[like_m.end() :].strip() if like_m else rest.strip()
+    scopes = r"(?is)(IN\s+(SESSION|ACCOUNT|USER(\s+\S+)?|(WAREHOUSE|DATABASE|SCHEMA|TASK|TABLE)(\s+\S+)?))?"
+    if not re.fullmatch(scopes, scope):
+        raise SqlError(f"SQL compilation error: syntax error: unexpected '{scope.split()[-1]}'.", errno=1003, sqlstate="42000")
+    if what != "PARAMETERS":
+        return Rows(columns=SHOW_FUNCTION_COLUMNS, rows=[])  # the engine has no user functions
+    rows: list[tuple[object, ...]] = []
+    for name, default, kind, description in PARAMETERS:
+        if not _like(like, name):
+            continue
+        value, level = default, ""
+        if name in session.session_parameters:
+            value, level = str(session.session_parameters[name]), "SESSION"
+        elif name in ENGINE_VALUES:
+            value, level = ENGINE_VALUES[name], "ACCOUNT"
+        rows.append((name, value, default, level, description, kind))
+    return Rows(columns=SHOW_PARAMETER_COLUMNS, rows=rows)
 
 
 # --------------------------------------------------------------- DESCRIBE

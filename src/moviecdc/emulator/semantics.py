@@ -29,6 +29,8 @@ TRANSFORMS: tuple[Transform, ...] = (
     lambda e: fs.identifier(e, None),
     fs.upper_case_unquoted_identifiers,
     fs.current_version,
+    fs.extract_comment_on_table,  # the comment goes in the "table_comment" arg, for the engine to keep
+    lambda e: _column_comments(e),  # ... and column comments in "col_comments"
     fs.drop_schema_cascade,
     fs.tag,
     fs.semi_structured_types,
@@ -84,6 +86,16 @@ EXPLODERS: tuple[Callable[[exp.Expr], list[exp.Expr]], ...] = (
     fs.alter_table_add_multiple_columns,
     fs.insert_overwrite,
 )
+
+def _column_comments(expr: exp.Expr) -> exp.Expr:
+    """fakesnow's ``extract_comment_on_columns``, keeping the table the comments are on
+    (in "comment_table"): an ALTER that only comments becomes a no-op without it."""
+    table = expr.this if isinstance(expr, exp.Alter) else None
+    out = fs.extract_comment_on_columns(expr)
+    if out.args.get("col_comments") and isinstance(table, exp.Table):
+        out.args["comment_table"] = table.copy()
+    return out
+
 
 #: What a statement that has no effect locally (``ALTER TABLE ... SET TAG``) became.
 NOP = fs.SUCCESS_NOP

@@ -128,6 +128,7 @@ class Session:
             con = open_duckdb(self.path, busy_timeout=busy_timeout, read_only=self.read_only)
             try:
                 con.execute("SET TimeZone = 'UTC'")
+                con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")  # sqlglot writes x -> ... lambdas
                 con.execute(semantics.macros_sql())
                 catalog = Catalog(con, read_only=self.read_only)
                 if self.read_only:

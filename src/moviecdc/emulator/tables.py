@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from moviecdc.dialect.idents import fold
+from moviecdc.dialect.idents import fold, quote
 from moviecdc.emulator import changelog, resolver
 from moviecdc.emulator.session import Session, SessionContext
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -51,10 +51,10 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
         with session.transaction():
             sql, bound, _ = resolver.translate(session, expr, params, clock=kind == "VIEW")
             session.con.execute(sql, bound or None)
-        target = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
-        name = fold(target.this) if isinstance(target, exp.Table) else None
-        if kind in {"VIEW", "SEQUENCE", "FUNCTION", "MACRO"} and name:
-            return Rows(message=f"{kind.title()} {name} successfully created.")
+        made = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
+        made_name = fold(made.this) if isinstance(made, exp.Table) else None
+        if kind in {"VIEW", "SEQUENCE", "FUNCTION", "MACRO"} and made_name:
+            return Rows(message=f"{kind.title()} {made_name} successfully created.")
         return Rows(message=_DONE)
     target = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
     key = session.resolve(target)
@@ -62,13 +62,13 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
     if is_temporary(expr):
         if tracking:
             raise UnsupportedSqlError("CHANGE_TRACKING on a temporary table is not supported by the local engine")
-        name = fold(target.this)
-        assert name is not None
+        temp_name = fold(target.this)
+        assert temp_name is not None
         with session.transaction():
-            session.temp_tables.add(name)  # before translating: its name is not qualified
+            session.temp_tables.add(temp_name)  # before translating: its name is not qualified
             sql, bound, _ = resolver.translate(session, expr, params, clock=expr.expression is not None)
             session.con.execute(sql, bound or None)
-        return Rows(message=f"Table {name} successfully created.")
+        return Rows(message=f"Table {temp_name} successfully created.")
     with session.transaction():
         if key in session.catalog.dynamic_tables or key in session.catalog.tracked:
             if expr.args.get("exists"):
@@ -77,6 +77,8 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
                 raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
             changelog.untrack(session, key, reason="the table was replaced")
         existed = session.table_exists(key)
+        if expr.expression is not None and isinstance(expr.this, exp.Schema):
+            expr = _typed_ctas(session, expr, params, text)
         sql, bound, ctx = resolver.translate(session, expr, params, clock=expr.expression is not None)
         session.con.execute(sql, bound or None)
         if not existed or expr.args.get("replace") or expr.expression is not None:
@@ -88,12 +90,66 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
     return Rows(message=f"Table {key[1]} successfully created.")
 
 
+def _typed_ctas(session: Session, expr: exp.Create, params: Sequence[object] | None, text: str) -> exp.Create:
+    """``CREATE TABLE t (a INT, b VARCHAR) AS SELECT ...``: the query's columns, by
+    position, cast to the listed types and named by the list (DuckDB takes no list)."""
+    schema = expr.this
+    assert isinstance(schema, exp.Schema)
+    defs = [d for d in schema.expressions if isinstance(d, exp.ColumnDef)]
+    if not defs or all(d.args.get("kind") is None for d in defs):
+        return expr  # names only: sqlglot renders that as DuckDB's column aliases
+    query = expr.expression
+    sql, bound, _ = resolver.translate(session, query, params)
+    width = len(session.con.execute(f"SELECT * FROM ({sql}) LIMIT 0", bound or None).description or [])
+    if width != len(defs):
+        raise SqlError("SQL compilation error: Invalid column definition list", statement=text, errno=2026, sqlstate="42601")
+    inner = [f"_mc_c{i}" for i in range(width)]
+    select = exp.select(
+        *(
+            exp.alias_(exp.cast(exp.column(c), d.args["kind"]) if d.args.get("kind") else exp.column(c), d.this)
+            for c, d in zip(inner, defs, strict=True)
+        )
+    ).from_(exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier("_mc_ctas"),
+                                                                  columns=[exp.to_identifier(c) for c in inner])))  # fmt: skip
+    out = expr.copy()
+    out.set("this", schema.this)
+    out.set("expression", select)
+    return out
+
+
 def is_temporary(expr: exp.Create) -> bool:
     """CREATE TEMPORARY (TEMP, LOCAL TEMPORARY, VOLATILE) TABLE."""
     props = expr.args.get("properties")
     return props is not None and any(
         isinstance(p, exp.TemporaryProperty | exp.VolatileProperty) for p in props.expressions
     )
+
+
+def set_comments(
+    session: Session, table: exp.Table, comment: str | None, columns: Sequence[tuple[str, str]], text: str
+) -> None:
+    """COMMENT = '...' on CREATE / ALTER, COMMENT ON TABLE and ALTER COLUMN ... COMMENT: kept
+    as DuckDB comments, which INFORMATION_SCHEMA, SHOW and DESCRIBE read."""
+    key = session.resolve(table)
+    row = session.con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database()"
+        " AND upper(schema_name) = upper(?) AND upper(view_name) = upper(?)",
+        list(key),
+    ).fetchone()
+    kind = "VIEW" if row and row[0] else "TABLE"
+    if kind == "TABLE" and not session.table_exists(key):
+        if table.root().args.get("exists"):
+            return  # COMMENT IF EXISTS ON TABLE of a missing table
+        raise SqlError(f"Table '{key[1]}' does not exist or not authorized.", statement=text)
+    fq = session.fq(key)
+    if comment is not None:
+        session.con.execute(f"COMMENT ON {kind} {fq} IS {_string(comment)}")
+    for column, note in columns:
+        session.con.execute(f"COMMENT ON COLUMN {fq}.{quote(fold(column) or column)} IS {_string(note)}")
+
+
+def _string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
@@ -120,6 +176,9 @@ def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
         with session.transaction():
             sql, bound, _ = resolver.translate(session, expr, None, clock=False)
             session.con.execute(sql, bound or None)
+        gone = (expr.args.get("tables") or [expr.this])[0]
+        if kind in {"VIEW", "SEQUENCE"} and isinstance(gone, exp.Table):
+            return Rows(message=f"{fold(gone.this)} successfully dropped.")
         return Rows(message=_DONE)
     tables = expr.args.get("tables") or [expr.this]
     if len(tables) != 1:
