@@ -58,6 +58,9 @@ _RULES: tuple[tuple[re.Pattern[str], int, str, str], ...] = tuple(
         (r"Division by zero", 100051, "22012", "Division by zero"),
         (r"NOT NULL constraint failed: ([^\s]+)", 100072, "22000", r"NULL result in a non-nullable column"),
         (r"Duplicate key", 100116, "22000", "Duplicate key value violates unique constraint"),
+        # the CHECK that semantics.text_lengths gives a VARCHAR(n) column
+        (r"CHECK constraint failed on table .* with expression CHECK\(\(length\(\"?([^\")]+)\"?\) <= (\d+)\)\)", 100074,
+         "22001", r"String is too long and would be truncated (column \1 is VARCHAR(\2))"),
         (r"Parser Error: (.*)", 1003, "42000", _COMPILE + r"\1"),
     ]
 )  # fmt: skip

@@ -50,7 +50,7 @@ def _type_sql(col: str = "c") -> tuple[str, str]:
     describe = (
         f"CASE WHEN {integer} THEN 'NUMBER(38,0)'"
         f" WHEN starts_with({t}, 'DECIMAL') THEN 'NUMBER(' || {col}.numeric_precision || ',' || {col}.numeric_scale || ')'"
-        f" WHEN {t} IN ('VARCHAR', 'UUID') THEN 'VARCHAR({TEXT_LENGTH})'"
+        f" WHEN {t} IN ('VARCHAR', 'UUID') THEN 'VARCHAR(' || coalesce(text_length, {TEXT_LENGTH}) || ')'"
         f" WHEN {t} IN ('TIMESTAMP', 'TIMESTAMP_NS') THEN 'TIMESTAMP_NTZ(9)'"
         f" WHEN {t} = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP_TZ(9)' WHEN {t} = 'TIME' THEN 'TIME(9)'"
         f" WHEN {t} = 'BLOB' THEN 'BINARY(8388608)' ELSE {data_type} END"
@@ -103,13 +103,21 @@ def objects_sql(session: Session) -> str:
 def columns_sql(session: Session) -> str:
     """SQL of every column of every user table and view, with Snowflake's types."""
     data_type, describe = _type_sql("c")
+    # a declared VARCHAR(n) is the CHECK constraint semantics.text_lengths gave the column
+    lengths = (
+        "SELECT database_name, schema_name, table_name, constraint_column_names[1] AS column_name,"
+        r" max(TRY_CAST(regexp_extract(constraint_text, 'length\(.*\) <= (\d+)', 1, 'i') AS BIGINT)) AS text_length"
+        " FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND len(constraint_column_names) = 1"
+        r" AND regexp_matches(constraint_text, 'length\(.*\) <= \d+', 'i') GROUP BY ALL"
+    )
     return (
-        f"WITH o AS ({objects_sql(session)}) SELECT o.database, o.schema, o.name, o.table_type, c.column_name,"
+        f"WITH o AS ({objects_sql(session)}), l AS ({lengths}) SELECT o.database, o.schema, o.name, o.table_type, c.column_name,"
         " c.column_index AS ordinal, c.column_default, CASE WHEN c.is_nullable THEN 'YES' ELSE 'NO' END AS is_nullable, "
         f"{data_type} AS data_type, {describe} AS describe_type, c.data_type AS duck_type,"
-        " c.numeric_precision, c.numeric_scale, c.comment"
+        " c.numeric_precision, c.numeric_scale, c.comment, l.text_length"
         " FROM o JOIN duckdb_columns() c ON c.database_name = o.duck_database AND c.schema_name = o.duck_schema"
-        " AND c.table_name = o.duck_name"
+        " AND c.table_name = o.duck_name LEFT JOIN l ON l.database_name = c.database_name"
+        " AND l.schema_name = c.schema_name AND l.table_name = c.table_name AND l.column_name = c.column_name"
     )
 
 
@@ -132,8 +140,9 @@ def information_schema_sql(session: Session, view: str) -> str | None:
         return (
             "SELECT database AS TABLE_CATALOG, schema AS TABLE_SCHEMA, name AS TABLE_NAME, column_name AS COLUMN_NAME,"
             " ordinal AS ORDINAL_POSITION, column_default AS COLUMN_DEFAULT, is_nullable AS IS_NULLABLE,"
-            f" data_type AS DATA_TYPE, CASE WHEN data_type = 'TEXT' THEN {TEXT_LENGTH} END AS CHARACTER_MAXIMUM_LENGTH,"
-            f" CASE WHEN data_type = 'TEXT' THEN {TEXT_LENGTH * 4} END AS CHARACTER_OCTET_LENGTH,"
+            f" data_type AS DATA_TYPE, CASE WHEN data_type = 'TEXT' THEN coalesce(text_length, {TEXT_LENGTH}) END"
+            " AS CHARACTER_MAXIMUM_LENGTH, CASE WHEN data_type = 'TEXT' THEN"
+            f" least(coalesce(text_length * 4, {TEXT_LENGTH}), {TEXT_LENGTH}) END AS CHARACTER_OCTET_LENGTH,"
             " CASE WHEN data_type = 'NUMBER' THEN coalesce(numeric_precision_of, 38) END AS NUMERIC_PRECISION,"
             " CASE WHEN data_type = 'NUMBER' THEN 10 END AS NUMERIC_PRECISION_RADIX,"
             " CASE WHEN data_type = 'NUMBER' THEN coalesce(numeric_scale_of, 0) END AS NUMERIC_SCALE,"
@@ -355,10 +364,16 @@ def _show_type(describe_type: str) -> str:
     m = re.fullmatch(r"NUMBER\((\d+),(\d+)\)", describe_type)
     if m:
         return f'{{"type":"FIXED","precision":{m.group(1)},"scale":{m.group(2)},"nullable":true}}'
-    if describe_type.startswith("VARCHAR"):
-        return f'{{"type":"TEXT","length":{TEXT_LENGTH},"byteLength":{TEXT_LENGTH * 4},"nullable":true,"fixed":false}}'
+    m = re.fullmatch(r"VARCHAR\((\d+)\)", describe_type)
+    if m:
+        n = int(m.group(1))
+        return f'{{"type":"TEXT","length":{n},"byteLength":{min(n * 4, TEXT_LENGTH)},"nullable":true,"fixed":false}}'
     base = describe_type.split("(")[0]
-    kind = {"FLOAT": "REAL", "TIMESTAMP_NTZ": "TIMESTAMP_NTZ", "TIMESTAMP_TZ": "TIMESTAMP_TZ"}.get(base, base)
+    if base in {"TIME", "TIMESTAMP_NTZ", "TIMESTAMP_TZ", "TIMESTAMP_LTZ"}:
+        return f'{{"type":"{base}","precision":0,"scale":9,"nullable":true}}'
+    if base == "BINARY":
+        return '{"type":"BINARY","length":8388608,"byteLength":8388608,"nullable":true,"fixed":true}'
+    kind = {"FLOAT": "REAL"}.get(base, base)
     return f'{{"type":"{kind}","nullable":true}}'
 
 

@@ -112,8 +112,35 @@ def division_by_zero(expr: exp.Expr) -> exp.Expr:
     return expr
 
 
+_TEXT_TYPES = (exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.NVARCHAR, exp.DType.NCHAR, exp.DType.TEXT)
+
+
+def text_lengths(expr: exp.Expr) -> exp.Expr:
+    """``VARCHAR(n)`` / ``CHAR(n)`` columns of a CREATE TABLE keep their length as a CHECK
+    constraint: a longer string is refused, as in Snowflake (DuckDB ignores the length),
+    and INFORMATION_SCHEMA, SHOW and DESCRIBE read the length back from it."""
+    if not isinstance(expr, exp.ColumnDef) or not isinstance(expr.parent, exp.Schema):
+        return expr
+    if not isinstance(expr.parent.parent, exp.Create):
+        return expr
+    kind = expr.args.get("kind")
+    if not isinstance(kind, exp.DataType) or kind.this not in _TEXT_TYPES or not kind.expressions:
+        return expr
+    length = kind.expressions[0]
+    value = length.this if isinstance(length, exp.DataTypeParam) else length
+    if not isinstance(value, exp.Literal) or value.is_string:
+        return expr
+    check = exp.ColumnConstraint(
+        kind=exp.CheckColumnConstraint(
+            this=exp.LTE(this=exp.Length(this=exp.column(expr.this.copy())), expression=value.copy())
+        )
+    )
+    expr.append("constraints", check)
+    return expr
+
+
 # Ours, after fakesnow's: where DuckDB and Snowflake still differ.
-OWN_TRANSFORMS: tuple[Transform, ...] = (division_by_zero,)
+OWN_TRANSFORMS: tuple[Transform, ...] = (division_by_zero, text_lengths)
 
 _OWN_MACROS = """
 CREATE OR REPLACE TEMP MACRO temp._mc_div(a, b) AS
@@ -134,6 +161,12 @@ def explode(expr: exp.Expr) -> list[exp.Expr]:
     for exploder in EXPLODERS:
         parts = exploder(expr)
         if len(parts) > 1:
+            if isinstance(expr, exp.Alter) and any(a.args.get("exists") for a in expr.args.get("actions") or []):
+                # ADD COLUMN IF NOT EXISTS a INT, b INT: the IF NOT EXISTS is for every column
+                for part in parts:
+                    for action in part.args.get("actions") or []:
+                        if isinstance(action, exp.ColumnDef):
+                            action.set("exists", True)
             return parts
     return [expr]
 
