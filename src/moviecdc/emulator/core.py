@@ -195,7 +195,9 @@ class Core(Session):
                     self.session_parameters.pop(name, None)
                     continue
                 value = eq.expression if isinstance(eq, exp.EQ) else None
-                text_value = (value.name if isinstance(value, exp.Literal) else value.sql()) if value is not None else ""
+                text_value = (
+                    (value.name if isinstance(value, exp.Literal) else value.sql()) if value is not None else ""
+                )
                 if isinstance(value, exp.Boolean):
                     text_value = "true" if value.this else "false"
                 self.session_parameters[name] = text_value

@@ -61,6 +61,9 @@ _RULES: tuple[tuple[re.Pattern[str], int, str, str], ...] = tuple(
         # the CHECK that semantics.text_lengths gives a VARCHAR(n) column
         (r"CHECK constraint failed on table .* with expression CHECK\(\(length\(\"?([^\")]+)\"?\) <= (\d+)\)\)", 100074,
          "22001", r"String is too long and would be truncated (column \1 is VARCHAR(\2))"),
+        (r"No function matches the given name and argument types '(\w+)\(([^)]*)\)'", 1044, "42P13",
+         _COMPILE + r"Invalid argument types for function '\1': (\2) (the local engine casts no VARCHAR implicitly"
+         r" here; cast the argument)"),
         (r"Parser Error: (.*)", 1003, "42000", _COMPILE + r"\1"),
     ]
 )  # fmt: skip

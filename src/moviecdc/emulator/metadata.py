@@ -72,11 +72,17 @@ def objects_sql(session: Session) -> str:
         f"({_lit(k[0])}, {_lit(k[1])}, {_lit(phys) if phys else 'NULL'}, {str(dyn).upper()}, {str(phys is not None).upper()})"
         for k, phys, dyn in tracked
     )
-    marks = f"SELECT * FROM (VALUES {values}) AS m(s, n, phys, dynamic, tracked)" if values else (
-        "SELECT NULL::VARCHAR AS s, NULL::VARCHAR AS n, NULL::VARCHAR AS phys, FALSE AS dynamic, FALSE AS tracked"
-        " WHERE FALSE"
+    marks = (
+        f"SELECT * FROM (VALUES {values}) AS m(s, n, phys, dynamic, tracked)"
+        if values
+        else (
+            "SELECT NULL::VARCHAR AS s, NULL::VARCHAR AS n, NULL::VARCHAR AS phys, FALSE AS dynamic, FALSE AS tracked"
+            " WHERE FALSE"
+        )
     )
-    internal = "(starts_with(lower({0}), '__mcdc') OR starts_with(lower({0}), '_mc_') OR lower({0}) = 'merge_candidates')"
+    internal = (
+        "(starts_with(lower({0}), '__mcdc') OR starts_with(lower({0}), '_mc_') OR lower({0}) = 'merge_candidates')"
+    )
     return (
         f"WITH marks AS ({marks}), storage AS (SELECT schema_name || '.' || table_name AS phys, estimated_size,"
         " estimated_size * column_count * 8 AS bytes FROM duckdb_tables() WHERE database_name = current_database()),"
@@ -93,7 +99,7 @@ def objects_sql(session: Session) -> str:
         " CASE WHEN m.n IS NULL THEN 'VIEW' ELSE 'BASE TABLE' END, v.temporary, coalesce(m.dynamic, FALSE),"
         " coalesce(m.tracked, FALSE), s.estimated_size, s.bytes, v.comment, v.schema_name, v.view_name, v.database_name"
         " FROM duckdb_views() v LEFT JOIN marks m ON upper(m.s) = upper(v.schema_name) AND upper(m.n) = upper(v.view_name)"
-        ' LEFT JOIN storage s ON s.phys = replace(m.phys, \'"\', \'\')'
+        " LEFT JOIN storage s ON s.phys = replace(m.phys, '\"', '')"
         f" WHERE NOT v.internal AND (v.database_name = current_database() AND v.schema_name NOT IN {_HIDDEN}"
         f" OR v.temporary) AND NOT {internal.format('v.view_name')})"
         " SELECT * FROM objs"
@@ -310,11 +316,19 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
             f" comment FROM duckdb_sequences() WHERE database_name = current_database() AND schema_name NOT IN {_HIDDEN}"
             f"{cond} ORDER BY schema_name, sequence_name"
         ).fetchall()
-        rows = [(n, db, sch, nxt, inc, epoch, OWNER, c or "", "ROLE", "N") for n, sch, nxt, inc, c in found if _like(like, n)]
+        rows = [
+            (n, db, sch, nxt, inc, epoch, OWNER, c or "", "ROLE", "N")
+            for n, sch, nxt, inc, c in found
+            if _like(like, n)
+        ]
         return Rows(columns=SHOW_SEQUENCE_COLUMNS, rows=rows)
     if what in {"PRIMARY KEYS", "UNIQUE KEYS"}:
         kind = what.split()[0]
-        where = [f"constraint_type = '{kind} KEY'", "database_name = current_database()", f"schema_name NOT IN {_HIDDEN}"]
+        where = [
+            f"constraint_type = '{kind} KEY'",
+            "database_name = current_database()",
+            f"schema_name NOT IN {_HIDDEN}",
+        ]
         if schema is not None:
             where.append(f"upper(schema_name) = upper({_lit(schema)})")
         if table is not None:
@@ -324,10 +338,7 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
             f" generate_subscripts(constraint_column_names, 1) AS position FROM duckdb_constraints() WHERE"
             f" {' AND '.join(where)} ORDER BY schema_name, table_name, position"
         ).fetchall()
-        rows = [
-            (epoch, db, sch, t, c, pos, f"{kind}_KEY_{t}".upper(), "false", None)
-            for sch, t, c, pos in found
-        ]
+        rows = [(epoch, db, sch, t, c, pos, f"{kind}_KEY_{t}".upper(), "false", None) for sch, t, c, pos in found]
         return Rows(columns=SHOW_KEY_COLUMNS, rows=rows)
     if what not in {"TABLES", "VIEWS", "OBJECTS"}:
         raise UnsupportedSqlError(f"SHOW {what} is not supported by the local engine", statement=text)
@@ -403,7 +414,9 @@ def show_command(session: Session, text: str) -> Rows | None:
     scope = rest[like_m.end() :].strip() if like_m else rest.strip()
     scopes = r"(?is)(IN\s+(SESSION|ACCOUNT|USER(\s+\S+)?|(WAREHOUSE|DATABASE|SCHEMA|TASK|TABLE)(\s+\S+)?))?"
     if not re.fullmatch(scopes, scope):
-        raise SqlError(f"SQL compilation error: syntax error: unexpected '{scope.split()[-1]}'.", errno=1003, sqlstate="42000")
+        raise SqlError(
+            f"SQL compilation error: syntax error: unexpected '{scope.split()[-1]}'.", errno=1003, sqlstate="42000"
+        )
     if what != "PARAMETERS":
         return Rows(columns=SHOW_FUNCTION_COLUMNS, rows=[])  # the engine has no user functions
     rows: list[tuple[object, ...]] = []

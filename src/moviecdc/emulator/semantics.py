@@ -15,6 +15,7 @@ Why a dependency and not our own rules: docs/decisions/0001-sql-translation.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from fakesnow import macros
 from fakesnow import transforms as fs
@@ -87,6 +88,7 @@ EXPLODERS: tuple[Callable[[exp.Expr], list[exp.Expr]], ...] = (
     fs.insert_overwrite,
 )
 
+
 def _column_comments(expr: exp.Expr) -> exp.Expr:
     """fakesnow's ``extract_comment_on_columns``, keeping the table the comments are on
     (in "comment_table"): an ALTER that only comments becomes a no-op without it."""
@@ -139,8 +141,85 @@ def text_lengths(expr: exp.Expr) -> exp.Expr:
     return expr
 
 
+# Snowflake's date and time format elements (case-insensitive), longest first, as strftime.
+_FORMAT_ELEMENTS: tuple[tuple[str, str], ...] = (
+    ("YYYY", "%Y"), ("MMMM", "%B"), ("HH24", "%H"), ("HH12", "%I"), ("FF9", "%n"), ("FF6", "%f"), ("FF3", "%g"),
+    ("MON", "%b"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"), ("DY", "%a"), ("HH", "%H"), ("MI", "%M"),
+    ("SS", "%S"), ("AM", "%p"), ("PM", "%p"), ("FF", "%n"),
+)  # fmt: skip
+
+
+def strftime_format(snowflake: str) -> str:
+    """A Snowflake date/time format (``'mm/dd/yyyy'``, ``'YYYY-MM-DD HH24:MI'``) as a
+    strftime format; NotImplementedError naming what has no exact equivalent."""
+    out, i = [], 0
+    while i < len(snowflake):
+        if snowflake[i] == '"':  # quoted literal text
+            end = snowflake.find('"', i + 1)
+            if end < 0:
+                raise NotImplementedError("an unterminated quoted text in a date format")
+            out.append(snowflake[i + 1 : end].replace("%", "%%"))
+            i = end + 1
+            continue
+        for element, code in _FORMAT_ELEMENTS:
+            if snowflake[i : i + len(element)].upper() == element:
+                out.append(code)
+                i += len(element)
+                break
+        else:
+            ch = snowflake[i]
+            if ch.isalnum():
+                raise NotImplementedError(f"the date format element at '{snowflake[i:]}' in '{snowflake}'")
+            out.append("%%" if ch == "%" else ch)
+            i += 1
+    return "".join(out)
+
+
+def date_formats(expr: exp.Expr) -> exp.Expr:
+    """TO_VARCHAR / TO_CHAR of a date or time with a format write it in that format (sqlglot
+    drops the format when it cannot see the argument's type); a numeric format, which the
+    engine does not emulate, is refused. Formats sqlglot already converted get Snowflake's
+    meaning for lower-case elements (``dd`` is the zero-padded day, ``dy`` the day's name)."""
+    if isinstance(expr, exp.ToChar):
+        fmt = expr.args.get("format")
+        if fmt is None:
+            return expr
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+            raise NotImplementedError("TO_VARCHAR with a format that is not a string literal")
+        if any(c in fmt.this for c in "90") or fmt.this.strip().upper().startswith(("$", "S9", "X", "TM")):
+            raise NotImplementedError(f"TO_VARCHAR with a numeric format ('{fmt.this}')")
+        return exp.Anonymous(this="strftime", expressions=[expr.this, exp.Literal.string(strftime_format(fmt.this))])
+    if isinstance(expr, exp.TimeToStr | exp.StrToTime | exp.StrToDate | exp.TsOrDsToDate):
+        fmt = expr.args.get("format")
+        if isinstance(fmt, exp.Literal) and fmt.is_string and ("%-d" in fmt.this or "%w" in fmt.this):
+            expr.set("format", exp.Literal.string(fmt.this.replace("%-d", "%d").replace("%w", "%a")))
+    return expr
+
+
+# DATE_INPUT_FORMAT = AUTO: the forms a date string may take (DuckDB's cast takes ISO only)
+_AUTO_DATES = ("%Y-%m-%d", "%d-%b-%Y", "%d-%B-%Y", "%m/%d/%Y")
+
+
+def date_literals(expr: exp.Expr) -> exp.Expr:
+    """A string literal cast to DATE is read in any of the forms Snowflake's AUTO date
+    input format accepts (``'03-Apr-2024'``, ``'04/03/2024'``), not only ISO."""
+    if not (isinstance(expr, exp.Cast | exp.TryCast) and expr.to.is_type(exp.DType.DATE)):
+        return expr
+    value = expr.this
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return expr
+    text = value.this.strip()
+    for form in _AUTO_DATES:
+        try:
+            parsed = datetime.strptime(text, form).date()
+        except ValueError:
+            continue
+        return exp.cast(exp.Literal.string(parsed.isoformat()), exp.DType.DATE)
+    return expr
+
+
 # Ours, after fakesnow's: where DuckDB and Snowflake still differ.
-OWN_TRANSFORMS: tuple[Transform, ...] = (division_by_zero, text_lengths)
+OWN_TRANSFORMS: tuple[Transform, ...] = (division_by_zero, text_lengths, date_formats, date_literals)
 
 _OWN_MACROS = """
 CREATE OR REPLACE TEMP MACRO temp._mc_div(a, b) AS
@@ -160,6 +239,8 @@ def explode(expr: exp.Expr) -> list[exp.Expr]:
     several columns, an INSERT OVERWRITE or a CREATE TABLE with AUTOINCREMENT)."""
     for exploder in EXPLODERS:
         parts = exploder(expr)
+        if len(parts) > 1 and isinstance(expr, exp.Merge):
+            parts[0] = _candidates_without_rowid(parts[0], expr)
         if len(parts) > 1:
             if isinstance(expr, exp.Alter) and any(a.args.get("exists") for a in expr.args.get("actions") or []):
                 # ADD COLUMN IF NOT EXISTS a INT, b INT: the IF NOT EXISTS is for every column
@@ -169,6 +250,27 @@ def explode(expr: exp.Expr) -> list[exp.Expr]:
                             action.set("exists", True)
             return parts
     return [expr]
+
+
+def _candidates_without_rowid(candidates: exp.Expr, merge: exp.Merge) -> exp.Expr:
+    """fakesnow's MERGE finds unmatched source rows by the target's ``rowid``, which a
+    view has not (a change-tracked table is one): mark the target's rows instead."""
+    target = merge.this
+    if not isinstance(target, exp.Table):
+        return candidates
+    name = (target.alias or target.name).upper()
+    for col in list(candidates.find_all(exp.Column)):
+        if col.name.lower() == "rowid" and col.table.upper() == name:
+            col.replace(exp.column("__MC_PRESENT", table=col.args["table"].copy()))
+    for table in list(candidates.find_all(exp.Table)):
+        if table.name.upper() == target.name.upper() and isinstance(table.parent, exp.From):
+            marked = exp.select(exp.Star(), exp.alias_(exp.true(), "__MC_PRESENT")).from_(
+                exp.Table(this=table.this.copy(), db=table.args.get("db"), catalog=table.args.get("catalog"))
+            )
+            table.replace(
+                exp.Subquery(this=marked, alias=exp.TableAlias(this=exp.to_identifier(table.alias or table.name)))
+            )
+    return candidates
 
 
 def macros_sql() -> str:

@@ -66,8 +66,9 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
         assert temp_name is not None
         with session.transaction():
             session.temp_tables.add(temp_name)  # before translating: its name is not qualified
-            sql, bound, _ = resolver.translate(session, expr, params, clock=expr.expression is not None)
+            sql, bound, ctx = resolver.translate(session, expr, params, clock=expr.expression is not None)
             session.con.execute(sql, bound or None)
+            resolver.consume(session, ctx)  # CREATE ... AS SELECT from a stream consumes it (so does a MERGE)
         return Rows(message=f"Table {temp_name} successfully created.")
     with session.transaction():
         if key in session.catalog.dynamic_tables or key in session.catalog.tracked:
@@ -102,19 +103,24 @@ def _typed_ctas(session: Session, expr: exp.Create, params: Sequence[object] | N
     sql, bound, _ = resolver.translate(session, query, params)
     width = len(session.con.execute(f"SELECT * FROM ({sql}) LIMIT 0", bound or None).description or [])
     if width != len(defs):
-        raise SqlError("SQL compilation error: Invalid column definition list", statement=text, errno=2026, sqlstate="42601")
+        raise SqlError(
+            "SQL compilation error: Invalid column definition list", statement=text, errno=2026, sqlstate="42601"
+        )
     inner = [f"_mc_c{i}" for i in range(width)]
     select = exp.select(
         *(
             exp.alias_(exp.cast(exp.column(c), d.args["kind"]) if d.args.get("kind") else exp.column(c), d.this)
             for c, d in zip(inner, defs, strict=True)
         )
-    ).from_(exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier("_mc_ctas"),
-                                                                  columns=[exp.to_identifier(c) for c in inner])))  # fmt: skip
+    ).from_(exp.Subquery(this=query.copy(), alias=_alias("_mc_ctas", inner)))
     out = expr.copy()
     out.set("this", schema.this)
     out.set("expression", select)
     return out
+
+
+def _alias(name: str, columns: list[str]) -> exp.TableAlias:
+    return exp.TableAlias(this=exp.to_identifier(name), columns=[exp.to_identifier(c) for c in columns])
 
 
 def is_temporary(expr: exp.Create) -> bool:
