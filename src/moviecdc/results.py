@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,12 @@ def jsonable(value: object, *, exact_decimals: bool = True, naive_zone: tzinfo |
         if value.tzinfo is None and naive_zone is not None:
             value = value.replace(tzinfo=naive_zone)
         return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date | time):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    if isinstance(value, UUID):
+        return str(value)
     if isinstance(value, Decimal):
         return str(value) if exact_decimals else float(value)
     if isinstance(value, bytes):

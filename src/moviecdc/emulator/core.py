@@ -90,6 +90,8 @@ class Core(Session):
                 return _as_status(result)
         except duckdb.Error as exc:
             err = error_codes.translate(exc)
+            if err.unsupported:
+                raise UnsupportedSqlError(err.message, statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
             raise SqlError(str(err), statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
         except SqlError as exc:
             if exc.errno is None and not isinstance(exc, UnsupportedSqlError):

@@ -21,6 +21,7 @@ class SnowflakeError:
     errno: int
     sqlstate: str
     message: str
+    unsupported: bool = False  # Snowflake would run it: the engine refuses what it cannot emulate
 
     def __str__(self) -> str:
         return f"{self.errno:06d} ({self.sqlstate}): {self.message}"
@@ -73,6 +74,15 @@ def translate(exc: duckdb.Error) -> SnowflakeError:
     """The Snowflake error for a DuckDB error."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
+    implicit = re.search(r"No function matches the given name and argument types '(\w+)\(([^)]*VARCHAR[^)]*)\)'", first)
+    if implicit:  # Snowflake casts a VARCHAR to the type a function needs; DuckDB does not
+        fn, args = implicit.groups()
+        return SnowflakeError(
+            1044, "42P13",
+            f"not supported by the local engine: the implicit cast of a VARCHAR argument in {fn.upper()}({args})"
+            " (cast it explicitly)",
+            unsupported=True,
+        )  # fmt: skip
     for pattern, code, state, template in _RULES:
         m = pattern.search(first)
         if m:
