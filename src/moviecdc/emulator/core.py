@@ -94,10 +94,17 @@ class Core(Session):
                 raise UnsupportedSqlError(err.message, statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
             raise SqlError(str(err), statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
         except SqlError as exc:
-            if exc.errno is None and not isinstance(exc, UnsupportedSqlError):
+            if exc.errno is None and type(exc) is SqlError:
                 code = error_codes.classify(exc.message)
                 if code is not None:
-                    exc.errno, exc.sqlstate = code
+                    errno, state = code
+                    raise SqlError(
+                        f"{errno:06d} ({state}): {exc.message}",
+                        statement=exc.statement or text,
+                        hint=exc.hint,
+                        errno=errno,
+                        sqlstate=state,
+                    ) from exc
             raise
         finally:
             self.new_statement()
@@ -175,7 +182,7 @@ class Core(Session):
             ).fetchone()
             if not (exists and exists[0]) and schema != "INFORMATION_SCHEMA":
                 raise SqlError(
-                    "SQL compilation error: Object does not exist, or operation cannot be performed.",
+                    "002043 (02000): SQL compilation error: Object does not exist, or operation cannot be performed.",
                     errno=2043,
                     sqlstate="02000",
                 )
