@@ -76,3 +76,36 @@ CREATE DYNAMIC TABLE months TARGET_LAG = '1 minute' WAREHOUSE = wh AS SELECT to_
 SELECT m FROM months;
 -- expect
 ["2024-03"]
+
+-- case: ALTER STREAM SET COMMENT
+CREATE TABLE t (a INT);
+CREATE STREAM s ON TABLE t;
+ALTER STREAM s SET COMMENT = 'new comment';
+SHOW STREAMS LIKE 'S';
+-- expect some rows
+
+-- case: ALTER TASK ADD AFTER makes it a child task
+CREATE TABLE t (a INT);
+CREATE TASK root SCHEDULE = '1 MINUTE' AS INSERT INTO t VALUES (1);
+CREATE TASK child AS INSERT INTO t VALUES (2);
+ALTER TASK child ADD AFTER root;
+EXECUTE TASK child;
+-- expect error
+
+-- case: ALTER TASK REMOVE AFTER makes it a root again
+CREATE TABLE t (a INT);
+CREATE TASK root SCHEDULE = '1 MINUTE' AS INSERT INTO t VALUES (1);
+CREATE TASK child AFTER root AS INSERT INTO t VALUES (2);
+ALTER TASK child REMOVE AFTER root;
+EXECUTE TASK child;
+SELECT a FROM t;
+-- expect
+[2]
+
+-- case: a dynamic table with CLUSTER BY
+CREATE TABLE src (id INT);
+INSERT INTO src VALUES (1);
+CREATE DYNAMIC TABLE d TARGET_LAG = '1 hour' WAREHOUSE = wh CLUSTER BY (id) AS SELECT id FROM src;
+SELECT id FROM d;
+-- expect
+[1]

@@ -45,6 +45,16 @@ class Name:
 
 
 @dataclass(frozen=True)
+class AlterStream:
+    """ALTER STREAM ... SET COMMENT = '...' / UNSET COMMENT (tags: accepted, not kept)."""
+
+    name: Name
+    if_exists: bool = False
+    comment: str | None = None
+    unset_comment: bool = False
+
+
+@dataclass(frozen=True)
 class CreateStream:
     name: Name
     source: Name
@@ -76,10 +86,11 @@ class CreateTask:
 @dataclass(frozen=True)
 class AlterTask:
     name: Name
-    action: str  # RESUME | SUSPEND | SET | UNSET | MODIFY_AS | MODIFY_WHEN | REMOVE_WHEN
+    action: str  # RESUME | SUSPEND | SET | UNSET | MODIFY_AS | MODIFY_WHEN | REMOVE_WHEN | ADD_AFTER | REMOVE_AFTER
     if_exists: bool = False
     props: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # new body or condition
+    after: tuple[Name, ...] = ()  # ADD / REMOVE AFTER: the predecessors
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ class Describe:
 
 CdcStatement = (
     CreateStream
+    | AlterStream
     | CreateTask
     | AlterTask
     | ExecuteTask
@@ -319,6 +331,9 @@ def parse_cdc(sql: str) -> CdcStatement | None:
     if w0 == "ALTER" and p.word(1) == "TASK":
         p.i = 2
         return _parse_alter_task(p)
+    if w0 == "ALTER" and p.word(1) == "STREAM":
+        p.i = 2
+        return _parse_alter_stream(p)
     if w0 == "ALTER" and p.word(1) == "DYNAMIC" and p.word(2) == "TABLE":
         p.i = 3
         return _parse_alter_dt(p)
@@ -505,6 +520,13 @@ def _parse_alter_task(p: _Parser) -> AlterTask:
         return AlterTask(name, "MODIFY_WHEN", if_exists, text=p.rest())
     if p.accept("REMOVE", "WHEN"):
         return AlterTask(name, "REMOVE_WHEN", if_exists)
+    for verb in ("ADD", "REMOVE"):
+        if p.accept(verb, "AFTER"):
+            preds = [p.name()]
+            while p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+                p.i += 1
+                preds.append(p.name())
+            return AlterTask(name, f"{verb}_AFTER", if_exists, after=tuple(preds))
     if p.accept("SET"):
         return AlterTask(name, "SET", if_exists, props=p.prop_list("ALTER TASK ... SET"))
     if p.accept("UNSET"):
@@ -516,6 +538,30 @@ def _parse_alter_task(p: _Parser) -> AlterTask:
                 p.i += 1
         return AlterTask(name, "UNSET", if_exists, props=props)
     raise UnsupportedSqlError(f"ALTER TASK ... {p.word() or ''} is not supported by the local engine", statement=p.sql)
+
+
+def _parse_alter_stream(p: _Parser) -> AlterStream:
+    if_exists = p.accept("IF", "EXISTS")
+    name = p.name()
+    if p.accept("SET"):
+        props = p.prop_list("ALTER STREAM ... SET")
+        unknown = set(props) - {"COMMENT", "TAG"}
+        if unknown:
+            raise UnsupportedSqlError(
+                f"ALTER STREAM ... SET {', '.join(sorted(unknown))} is not supported by the local engine",
+                statement=p.sql,
+            )
+        return AlterStream(name, if_exists, comment=props.get("COMMENT"))
+    if p.accept("UNSET"):
+        what = p.word()
+        if what not in {"COMMENT", "TAG"}:
+            raise UnsupportedSqlError(
+                f"ALTER STREAM ... UNSET {what} is not supported by the local engine", statement=p.sql
+            )
+        return AlterStream(name, if_exists, unset_comment=what == "COMMENT")
+    raise UnsupportedSqlError(
+        f"ALTER STREAM ... {p.word() or ''} is not supported by the local engine", statement=p.sql
+    )
 
 
 def _parse_alter_dt(p: _Parser) -> AlterDynamicTable:
@@ -559,8 +605,8 @@ def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDyna
             p.i += 1
     props: dict[str, str] = {}
     while not p.at_end() and p.word() != "AS":
-        if p.accept("CLUSTER", "BY") or p.accept("WITH"):
-            p.value()
+        if p.accept("CLUSTER", "BY") or p.accept("CLUSTER BY") or p.accept("WITH"):
+            p.value()  # clustering changes no result: accepted, no effect locally
             continue
         if p.accept("COPY", "GRANTS"):
             continue

@@ -15,12 +15,13 @@ from moviecdc.emulator.core import Core
 from moviecdc.emulator.statements.drop import drop_object
 from moviecdc.emulator.statements.dynamic_table_ddl import alter_dynamic_table, create_dynamic_table
 from moviecdc.emulator.statements.show import describe, show
-from moviecdc.emulator.statements.stream_ddl import create_stream
+from moviecdc.emulator.statements.stream_ddl import alter_stream, create_stream
 from moviecdc.emulator.statements.task_ddl import alter_task, create_task, execute_task
 from moviecdc.results import Rows
 
 HANDLERS: dict[type, Callable[[Core, Any, str], Rows]] = {
     ddl.CreateStream: create_stream,
+    ddl.AlterStream: alter_stream,
     ddl.CreateTask: create_task,
     ddl.AlterTask: alter_task,
     ddl.ExecuteTask: execute_task,

@@ -14,6 +14,21 @@ from moviecdc.results import Rows
 
 
 # ------------------------------------------------------------------ streams
+def alter_stream(engine: Core, stmt: ddl.AlterStream, text: str) -> Rows:
+    """ALTER STREAM ... SET / UNSET COMMENT."""
+    key = engine.resolve(stmt.name)
+    with engine.transaction():
+        st = engine.catalog.streams.get(key)
+        if st is None:
+            if stmt.if_exists:
+                return ok()
+            raise SqlError(f"Stream '{key[1]}' does not exist or not authorized.", statement=text)
+        if stmt.comment is not None or stmt.unset_comment:
+            st.comment = None if stmt.unset_comment else stmt.comment
+            engine.catalog.save(st)
+    return ok()
+
+
 def create_stream(engine: Core, stmt: ddl.CreateStream, text: str) -> Rows:
     """CREATE [OR REPLACE | OR ALTER] STREAM [IF NOT EXISTS] (reference 1.8)."""
     key = engine.resolve(stmt.name)

@@ -129,6 +129,15 @@ def alter_task(engine: Core, stmt: ddl.AlterTask, text: str) -> Rows:
                 task.when = stmt.text
             elif stmt.action == "REMOVE_WHEN":
                 task.when = None
+            elif stmt.action in {"ADD_AFTER", "REMOVE_AFTER"}:
+                preds = [".".join(engine.resolve(n)) for n in stmt.after]
+                if stmt.action == "ADD_AFTER":
+                    for pred in preds:
+                        if tuple(pred.split(".", 1)) not in engine.catalog.tasks:
+                            raise SqlError(f"Task '{pred}' does not exist or not authorized.", statement=text)
+                    task.after = [*task.after, *(p for p in preds if p not in task.after)]
+                else:
+                    task.after = [p for p in task.after if p not in preds]
             task.graph_version += 1
             engine.catalog.save(task)
     return ok()
