@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,11 +85,24 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=steps)
 def test_random_statements_never_break_the_pipeline(
     ops: list[tuple[str, list[object] | None]], tmp_path_factory
 ) -> None:  # type: ignore[no-untyped-def]
+    fuzz(ops, tmp_path_factory)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=steps)
+def test_random_statements_never_break_the_pipeline_thoroughly(
+    ops: list[tuple[str, list[object] | None]], tmp_path_factory
+) -> None:  # type: ignore[no-untyped-def]
+    fuzz(ops, tmp_path_factory)
+
+
+def fuzz(ops: list[tuple[str, list[object] | None]], tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     db: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.duckdb"
     clock = ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC))
     with LocalWarehouse(db, clock=clock) as wh:

@@ -131,7 +131,7 @@ def check_every_shape(sequence: list) -> None:
         eng.close()
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(sequence=ops)
 def test_incremental_refresh_equals_full_refresh_for_every_shape(sequence: list) -> None:
     check_every_shape(sequence)
@@ -371,7 +371,7 @@ def check_newest(sequence: list) -> Engine:
     return eng
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(sequence=log_ops)
 def test_newest_row_per_key_incremental_equals_full(sequence: list) -> None:
     check_newest(sequence).close()
