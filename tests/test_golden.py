@@ -119,3 +119,22 @@ def test_the_comparison_is_strict() -> None:
     assert same({"a": 1}, '{"a": 1}') and not same("x", '"x"')
     assert same(3.5, Decimal("3.500000")) and not same(3.5, "3.5")
     assert not same(True, 1)
+
+
+@pytest.mark.parametrize(
+    ("sql", "errno", "sqlstate"),
+    [
+        ("SELECT * FROM no_such_table", 2003, "42S02"),
+        ("SELECT no_such_column FROM (SELECT 1 AS a)", 904, "42000"),
+        ("SELEC 1", 1003, "42000"),
+        ("SELECT 1 / 0", 100051, "22012"),
+        ("SELECT 'x'::INT", 100038, "22018"),
+        ("USE SCHEMA no_such_schema", 2043, "02000"),
+    ],
+)
+def test_errors_carry_snowflakes_code_and_sqlstate(sql: str, errno: int, sqlstate: str) -> None:
+    with LocalWarehouse(":memory:") as wh, pytest.raises(SqlError) as err:
+        wh.execute(sql)
+    assert (err.value.errno, err.value.sqlstate) == (errno, sqlstate)
+    assert str(err.value).startswith(f"{errno:06d} ({sqlstate}): ")
+    assert "\n" not in str(err.value)

@@ -153,11 +153,12 @@ def test_snowflake_insert_rows_empty_and_ragged(wh, connector):
 
 def test_snowflake_execution_error_becomes_sql_error(wh, connector):
     connector.connection.fail_with = FakeProgrammingError(
-        "002003 (42S02): SQL compilation error:\nObject 'NOPE' does not exist.", errno=2003
+        "002003 (42S02): SQL compilation error:\nObject 'NOPE' does not exist.", errno=2003, sqlstate="42S02"
     )
     with pytest.raises(SqlError) as info:
         wh.execute("SELECT * FROM nope")
-    assert info.value.message == "002003 (42S02): SQL compilation error:"
+    assert info.value.message == "002003 (42S02): SQL compilation error: Object 'NOPE' does not exist."
+    assert (info.value.errno, info.value.sqlstate) == (2003, "42S02")  # as data, as the connector gives them
     assert info.value.statement == "SELECT * FROM nope"
     assert info.value.exit_code == 1
     assert connector.connection.cursors_closed == 1

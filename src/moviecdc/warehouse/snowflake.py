@@ -172,9 +172,10 @@ class SnowflakeWarehouse:
             self._conn.close()
 
     def _first_line(self, exc: BaseException) -> str:
-        """The exception's first line with every secret value masked."""
-        lines = str(exc).strip().splitlines()
-        text = lines[0] if lines else type(exc).__name__
+        """The exception's message on one line (Snowflake puts the detail of a compilation
+        error on the second), with every secret value masked."""
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        text = " ".join(lines[:3]) if lines else type(exc).__name__
         for secret in self._secrets:
             text = text.replace(secret, "****")
         return text
