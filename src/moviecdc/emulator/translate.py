@@ -91,11 +91,20 @@ def parse(sql: str) -> exp.Expr:
         UnsupportedSqlError: the statement uses a form the local engine cannot give
             Snowflake's meaning to.
     """
+    if len(sql) > _CACHED_UP_TO:  # a long statement (thousands of bound values) is rarely seen twice,
+        return _parse(sql)  # and copying it from the cache would cost as much as parsing it
     return _parsed(sql).copy()
+
+
+_CACHED_UP_TO = 4096
 
 
 @functools.lru_cache(maxsize=512)
 def _parsed(sql: str) -> exp.Expr:
+    return _parse(sql)
+
+
+def _parse(sql: str) -> exp.Expr:
     tokens = tokenize(sql)
     n = 0
     for i, tok in enumerate(tokens):
