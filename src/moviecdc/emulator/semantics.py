@@ -238,11 +238,11 @@ def apply(expr: exp.Expr) -> exp.Expr:
     parameter, and walking thousands of them fifty times cost more than running the
     statement (250 ms for a 1,000-row ``UPDATE ... FROM (VALUES ...)``).
     """
-    tails = _set_aside(expr)
+    tails = set_aside_values(expr)
     for transform in (*TRANSFORMS, *OWN_TRANSFORMS):
         expr = expr.transform(transform, copy=False)
     if tails:
-        _put_back(expr, tails)
+        put_back_values(expr, tails)
     return expr
 
 
@@ -259,7 +259,10 @@ def _atom(node: exp.Expr) -> bool:
     return False
 
 
-def _set_aside(expr: exp.Expr) -> dict[int, list[exp.Expr]]:
+def set_aside_values(expr: exp.Expr) -> dict[int, list[exp.Expr]]:
+    """Detach the tails of long lists of literals and bound parameters (``VALUES`` rows,
+    ``IN`` lists) from ``expr``, for a pass that changes none of them; `put_back_values`
+    re-attaches them."""
     tails: dict[int, list[exp.Expr]] = {}
     for node in expr.find_all(exp.Values, exp.In):
         items = list(node.expressions)
@@ -275,7 +278,7 @@ def _set_aside(expr: exp.Expr) -> dict[int, list[exp.Expr]]:
     return tails
 
 
-def _put_back(expr: exp.Expr, tails: dict[int, list[exp.Expr]]) -> None:
+def put_back_values(expr: exp.Expr, tails: dict[int, list[exp.Expr]]) -> None:
     for node in expr.find_all(exp.Values, exp.In):
         key = node.meta.pop("mc_tail", None)
         if key in tails:

@@ -303,7 +303,11 @@ def apply_rules(expr: exp.Expr, ctx: Context, rules: Sequence[Rule] = RULES) -> 
             node = rule(node, ctx)
         return node
 
-    return expr.transform(each, copy=False)
+    tails = semantics.set_aside_values(expr)  # no rule changes a bare value: skip long lists of them
+    expr = expr.transform(each, copy=False)
+    if tails:
+        semantics.put_back_values(expr, tails)
+    return expr
 
 
 def qualify(root: exp.Expr) -> Rule:
