@@ -259,32 +259,34 @@ def _atom(node: exp.Expr) -> bool:
     return False
 
 
-def set_aside_values(expr: exp.Expr) -> dict[int, list[exp.Expr]]:
+def set_aside_values(expr: exp.Expr) -> list[tuple[exp.Expr, list[exp.Expr]]]:
     """Detach the tails of long lists of literals and bound parameters (``VALUES`` rows,
     ``IN`` lists) from ``expr``, for a pass that changes none of them; `put_back_values`
     re-attaches them."""
-    tails: dict[int, list[exp.Expr]] = {}
+    tails: list[tuple[exp.Expr, list[exp.Expr]]] = []
     for node in expr.find_all(exp.Values, exp.In):
-        items = list(node.expressions)
+        items = node.expressions
         if len(items) < _LONG:
             continue
-        rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in items]
-        if not all(_atom(v) for row in rows for v in row):
+        if not all(_atom(v) for r in items for v in (r.expressions if isinstance(r, exp.Tuple) else [r])):
             continue
-        key = len(tails) + 1
-        node.meta["mc_tail"] = key
-        tails[key] = items[1:]
+        node.meta["mc_tail"] = len(tails)
+        tails.append((node, items[1:]))
         node.set("expressions", items[:1])  # the first stays: rewrites may read its shape
     return tails
 
 
-def put_back_values(expr: exp.Expr, tails: dict[int, list[exp.Expr]]) -> None:
-    for node in expr.find_all(exp.Values, exp.In):
-        key = node.meta.pop("mc_tail", None)
-        if key in tails:
-            node.set("expressions", [*node.expressions, *tails.pop(key)])
-    if tails:  # a rewrite replaced a list it should not have touched
-        raise NotImplementedError("a statement whose value lists the rewrites replaced")
+def put_back_values(expr: exp.Expr, tails: list[tuple[exp.Expr, list[exp.Expr]]]) -> None:
+    moved: dict[int, exp.Expr] | None = None
+    for i, (node, tail) in enumerate(tails):
+        if node.root() is not expr:  # a rewrite copied the statement around it: find the copy
+            if moved is None:
+                moved = {n.meta["mc_tail"]: n for n in expr.find_all(exp.Values, exp.In) if "mc_tail" in n.meta}
+            if i not in moved:
+                raise NotImplementedError("a statement whose value lists the rewrites replaced")
+            node = moved[i]
+        node.meta.pop("mc_tail", None)
+        node.set("expressions", [*node.expressions, *tail])
 
 
 def explode(expr: exp.Expr) -> list[exp.Expr]:
