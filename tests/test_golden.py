@@ -138,3 +138,10 @@ def test_errors_carry_snowflakes_code_and_sqlstate(sql: str, errno: int, sqlstat
     assert (err.value.errno, err.value.sqlstate) == (errno, sqlstate)
     assert str(err.value).startswith(f"{errno:06d} ({sqlstate}): ")
     assert "\n" not in str(err.value)
+
+
+def test_random_with_a_seed_repeats() -> None:
+    with LocalWarehouse(":memory:") as wh:
+        first, second = (wh.execute("SELECT random(42)").scalar() for _ in range(2))
+        other = wh.execute("SELECT random(7)").scalar()
+    assert first == second != other

@@ -156,3 +156,4 @@ SELECT to_number('12.34', 10, 2);
 SELECT 1.005::number(10,2);
 -- expect
 [1.01]
+

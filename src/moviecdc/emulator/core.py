@@ -10,6 +10,7 @@ the same transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,10 @@ class Core(Session):
         return self._query(expr, params)
 
     def _query(self, expr: exp.Expr, params: Sequence[object] | None) -> Rows:
+        seed = expr.args.get("seed")  # RANDOM(<literal seed>): fakesnow's rewrite leaves it here
         with self.transaction():
+            if isinstance(seed, str) and re.fullmatch(r"-?\d+/2147483647-0\.5", seed):
+                self.con.execute(f"SELECT setseed({seed})")
             sql, bound, _ = resolver.translate(self, expr, params)
             cur = self.con.execute(sql, bound or None)
             cols = [d[0] for d in cur.description] if cur.description else []
