@@ -10,6 +10,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def string(value: str) -> str:
+    """``value`` as a DuckDB string literal (a Snowflake one would also need its backslashes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def fold(ident: exp.Identifier | str | None) -> str | None:
     """Snowflake's resolution of an identifier: unquoted folds to upper case."""
     if ident is None:

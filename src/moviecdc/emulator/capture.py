@@ -51,11 +51,8 @@ def captured_dml(
     star = exp.Returning(expressions=[exp.Star()])
     if isinstance(expr, exp.TruncateTable):
         expr = exp.Delete(this=aliased)
-    if isinstance(expr, exp.Merge):
-        raise UnsupportedSqlError(
-            "MERGE into a change-tracked table is not supported by the local engine; use INSERT, UPDATE and DELETE",
-            statement=text,
-        )
+    if isinstance(expr, exp.Merge):  # a MERGE arrives as its parts (semantics.explode); never whole
+        raise UnsupportedSqlError("a MERGE the local engine could not split into its parts", statement=text)
     if isinstance(expr, exp.Insert):
         if isinstance(expr.this, exp.Schema):
             expr.this.set("this", phys)

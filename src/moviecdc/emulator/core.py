@@ -95,10 +95,11 @@ class Core(Session):
                 raise UnsupportedSqlError(err.message, statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
             raise SqlError(str(err), statement=text, errno=err.errno, sqlstate=err.sqlstate) from exc
         except SqlError as exc:
-            if exc.errno is None and type(exc) is SqlError:
-                code = error_codes.classify(exc.message)
-                if code is not None:
-                    errno, state = code
+            # the engine's own errors: Snowflake's code (given, or known by the wording) in front
+            code = (exc.errno, exc.sqlstate) if exc.errno is not None else error_codes.classify(exc.message)
+            if type(exc) is SqlError and code is not None and code[1] is not None:
+                errno, state = code
+                if not exc.message.startswith(f"{errno:06d} "):
                     raise SqlError(
                         f"{errno:06d} ({state}): {exc.message}",
                         statement=exc.statement or text,
@@ -186,7 +187,7 @@ class Core(Session):
             ).fetchone()
             if not (exists and exists[0]) and schema != "INFORMATION_SCHEMA":
                 raise SqlError(
-                    "002043 (02000): SQL compilation error: Object does not exist, or operation cannot be performed.",
+                    "SQL compilation error: Object does not exist, or operation cannot be performed.",
                     errno=2043,
                     sqlstate="02000",
                 )

@@ -33,16 +33,11 @@ _COMPILE = "SQL compilation error: "
 _RULES: tuple[tuple[re.Pattern[str], int, str, str], ...] = tuple(
     (re.compile(p, re.IGNORECASE | re.DOTALL), code, state, msg)
     for p, code, state, msg in [
-        (r'Table with name "?([^" !]+)"? does not exist', 2003, "42S02",
-         _COMPILE + r"Object '\1' does not exist or not authorized."),
-        (r'Table with name "?([^" ]+)"? does not exist because schema "?([^" ]+)"? does not exist', 2003, "42S02",
+        # "Table with name X does not exist [because schema Y does not exist]", views, sequences
+        (r'(?:Table|View|Sequence) with name "?([^" !]+)"? does not exist', 2003, "42S02",
          _COMPILE + r"Object '\1' does not exist or not authorized."),
         (r'Schema with name "?([^" !]+)"? does not exist', 2003, "02000",
          _COMPILE + r"Schema '\1' does not exist or not authorized."),
-        (r'View with name "?([^" !]+)"? does not exist', 2003, "42S02",
-         _COMPILE + r"Object '\1' does not exist or not authorized."),
-        (r'Sequence with name "?([^" !]+)"? does not exist', 2003, "42S02",
-         _COMPILE + r"Object '\1' does not exist or not authorized."),
         (r'Referenced column "?([^" ]+)"? not found', 904, "42000",
          _COMPILE + r"error line 0 at position 0 invalid identifier '\1'"),
         (r'Values list "?([^" ]+)"? does not have a column named "?([^" ]+)"?', 904, "42000",

@@ -18,7 +18,7 @@ import re
 
 from sqlglot import exp
 
-from moviecdc.dialect.idents import fold
+from moviecdc.dialect.idents import fold, string
 from moviecdc.emulator.catalog import SCHEMA as ENGINE_SCHEMA
 from moviecdc.emulator.session import Session
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -28,10 +28,6 @@ OWNER = "SYSADMIN"
 EPOCH = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 TEXT_LENGTH = 16_777_216
 _HIDDEN = f"('{ENGINE_SCHEMA}', 'information_schema', 'pg_catalog')"
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _type_sql(col: str = "c") -> tuple[str, str]:
@@ -63,13 +59,13 @@ def objects_sql(session: Session) -> str:
     or 'VIEW'), temporary, dynamic, change_tracking, row_count, bytes, comment, duck_schema
     and duck_name (where DuckDB holds the object)."""
     cat = session.catalog
-    db, here = _lit(session.ctx.database), _lit(session.ctx.schema)
+    db, here = string(session.ctx.database), string(session.ctx.schema)
     tracked: list[tuple[tuple[str, str], str | None, bool]] = [
         (k, tt.phys, k in cat.dynamic_tables) for k, tt in cat.tracked.items()
     ]
     tracked += [(k, None, True) for k in cat.dynamic_tables if k not in cat.tracked]
     values = ", ".join(
-        f"({_lit(k[0])}, {_lit(k[1])}, {_lit(phys) if phys else 'NULL'}, {str(dyn).upper()}, {str(phys is not None).upper()})"
+        f"({string(k[0])}, {string(k[1])}, {string(phys) if phys else 'NULL'}, {str(dyn).upper()}, {str(phys is not None).upper()})"
         for k, phys, dyn in tracked
     )
     marks = (
@@ -130,7 +126,7 @@ def columns_sql(session: Session) -> str:
 def information_schema_sql(session: Session, view: str) -> str | None:
     """SQL of ``INFORMATION_SCHEMA.<view>`` (TABLES, COLUMNS, SCHEMATA, VIEWS, DATABASES),
     with Snowflake's columns; None for a view the engine does not have."""
-    db = _lit(session.ctx.database)
+    db = string(session.ctx.database)
     if view == "TABLES":
         return (
             f"SELECT database AS TABLE_CATALOG, schema AS TABLE_SCHEMA, name AS TABLE_NAME, '{OWNER}' AS TABLE_OWNER,"
@@ -293,9 +289,9 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
         ]
         return Rows(columns=SHOW_SCHEMA_COLUMNS, rows=rows)
     if what == "COLUMNS":
-        where = [] if schema is None else [f"schema = {_lit(schema)}"]
+        where = [] if schema is None else [f"schema = {string(schema)}"]
         if table is not None:
-            where.append(f"upper(name) = upper({_lit(table)})")
+            where.append(f"upper(name) = upper({string(table)})")
         cond = f" WHERE {' AND '.join(where)}" if where else ""
         found = session.con.execute(
             f"SELECT name, schema, column_name, describe_type, is_nullable, column_default, database FROM"
@@ -310,7 +306,7 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
         ]
         return Rows(columns=SHOW_COLUMN_COLUMNS, rows=rows)
     if what == "SEQUENCES":
-        cond = "" if schema is None else f" AND upper(schema_name) = upper({_lit(schema)})"
+        cond = "" if schema is None else f" AND upper(schema_name) = upper({string(schema)})"
         found = session.con.execute(
             "SELECT sequence_name, schema_name, coalesce(last_value + increment_by, start_value), increment_by,"
             f" comment FROM duckdb_sequences() WHERE database_name = current_database() AND schema_name NOT IN {_HIDDEN}"
@@ -330,9 +326,9 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
             f"schema_name NOT IN {_HIDDEN}",
         ]
         if schema is not None:
-            where.append(f"upper(schema_name) = upper({_lit(schema)})")
+            where.append(f"upper(schema_name) = upper({string(schema)})")
         if table is not None:
-            where.append(f"upper(table_name) = upper({_lit(table)})")
+            where.append(f"upper(table_name) = upper({string(table)})")
         found = session.con.execute(
             "SELECT schema_name, table_name, unnest(constraint_column_names) AS column_name,"
             f" generate_subscripts(constraint_column_names, 1) AS position FROM duckdb_constraints() WHERE"
@@ -342,7 +338,7 @@ def show(session: Session, expr: exp.Show, text: str) -> Rows:
         return Rows(columns=SHOW_KEY_COLUMNS, rows=rows)
     if what not in {"TABLES", "VIEWS", "OBJECTS"}:
         raise UnsupportedSqlError(f"SHOW {what} is not supported by the local engine", statement=text)
-    cond = "" if schema is None else f" WHERE schema = {_lit(schema)}"
+    cond = "" if schema is None else f" WHERE schema = {string(schema)}"
     objs = session.con.execute(
         "SELECT name, schema, table_type, temporary, dynamic, change_tracking, row_count, bytes, comment,"
         f" duck_schema, duck_name, duck_database FROM ({objects_sql(session)}){cond} ORDER BY schema, name"
@@ -394,9 +390,9 @@ def _epoch(session: Session) -> object:
 
 
 def _exists(session: Session, schema: str | None, name: str) -> bool:
-    cond = f" AND schema = {_lit(schema)}" if schema else ""
+    cond = f" AND schema = {string(schema)}" if schema else ""
     row = session.con.execute(
-        f"SELECT count(*) FROM ({objects_sql(session)}) WHERE upper(name) = upper({_lit(name)}){cond}"
+        f"SELECT count(*) FROM ({objects_sql(session)}) WHERE upper(name) = upper({string(name)}){cond}"
     ).fetchone()
     return bool(row and row[0])
 

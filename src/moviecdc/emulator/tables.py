@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from moviecdc.dialect.idents import fold, quote
+from moviecdc.dialect.idents import fold, quote, string
 from moviecdc.emulator import changelog, resolver
 from moviecdc.emulator.session import Session, SessionContext
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -149,13 +149,9 @@ def set_comments(
         raise SqlError(f"Table '{key[1]}' does not exist or not authorized.", statement=text)
     fq = session.fq(key)
     if comment is not None:
-        session.con.execute(f"COMMENT ON {kind} {fq} IS {_string(comment)}")
+        session.con.execute(f"COMMENT ON {kind} {fq} IS {string(comment)}")
     for column, note in columns:
-        session.con.execute(f"COMMENT ON COLUMN {fq}.{quote(fold(column) or column)} IS {_string(note)}")
-
-
-def _string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+        session.con.execute(f"COMMENT ON COLUMN {fq}.{quote(fold(column) or column)} IS {string(note)}")
 
 
 def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
