@@ -23,6 +23,27 @@ from sqlglot import exp
 
 Transform = Callable[[exp.Expr], exp.Expr]
 
+
+def _column_comments(expr: exp.Expr) -> exp.Expr:
+    """fakesnow's ``extract_comment_on_columns``, keeping the table the comments are on
+    (in "comment_table"): an ALTER that only comments becomes a no-op without it."""
+    table = expr.this if isinstance(expr, exp.Alter) else None
+    out = fs.extract_comment_on_columns(expr)
+    if out.args.get("col_comments") and isinstance(table, exp.Table):
+        out.args["comment_table"] = table.copy()
+    return out
+
+
+def _sequence_nextval(expr: exp.Expr) -> exp.Expr:
+    """fakesnow's ``sequence_nextval`` (``seq.NEXTVAL`` -> ``nextval('seq')``), naming the
+    result NEXTVAL only as a column of a SELECT: in a DEFAULT or a VALUES row the alias
+    is a syntax error."""
+    out = fs.sequence_nextval(expr)
+    if isinstance(out, exp.Alias) and out is not expr and not isinstance(expr.parent, exp.Select):
+        return out.this
+    return out
+
+
 # In fakesnow's order (fakesnow/cursor.py, FakeSnowflakeCursor._transform): some depend on
 # others having run first (trim_cast_varchar before json_extract_cast_as_varchar,
 # indices_to_json_extract before regex_substr).
@@ -31,7 +52,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     fs.upper_case_unquoted_identifiers,
     fs.current_version,
     fs.extract_comment_on_table,  # the comment goes in the "table_comment" arg, for the engine to keep
-    lambda e: _column_comments(e),  # ... and column comments in "col_comments"
+    _column_comments,  # ... and column comments in "col_comments"
     fs.drop_schema_cascade,
     fs.tag,
     fs.semi_structured_types,
@@ -46,7 +67,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     fs.flatten,
     fs.regex_replace,
     fs.regex_substr,
-    fs.sequence_nextval,
+    _sequence_nextval,
     fs.values_columns,
     fs.to_date,
     fs.timestamp_offsets,
@@ -87,16 +108,6 @@ EXPLODERS: tuple[Callable[[exp.Expr], list[exp.Expr]], ...] = (
     fs.alter_table_add_multiple_columns,
     fs.insert_overwrite,
 )
-
-
-def _column_comments(expr: exp.Expr) -> exp.Expr:
-    """fakesnow's ``extract_comment_on_columns``, keeping the table the comments are on
-    (in "comment_table"): an ALTER that only comments becomes a no-op without it."""
-    table = expr.this if isinstance(expr, exp.Alter) else None
-    out = fs.extract_comment_on_columns(expr)
-    if out.args.get("col_comments") and isinstance(table, exp.Table):
-        out.args["comment_table"] = table.copy()
-    return out
 
 
 #: What a statement that has no effect locally (``ALTER TABLE ... SET TAG``) became.

@@ -25,7 +25,7 @@ from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
-from moviecdc.dialect.idents import fold
+from moviecdc.dialect.idents import fold, quote
 from moviecdc.dialect.split import tokenize
 from moviecdc.emulator import semantics
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -249,13 +249,6 @@ def session_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
 
 def qualify_sequences(node: exp.Expr, ctx: Context) -> exp.Expr:
     """``seq.NEXTVAL`` (``nextval('SEQ')`` by now) names a sequence of the current schema."""
-    if (
-        isinstance(node, exp.Alias)
-        and isinstance(node.this, exp.Anonymous)
-        and str(node.this.this).lower() == "nextval"
-        and not isinstance(node.parent, exp.Select)
-    ):
-        node = node.this  # named NEXTVAL only as a column of a SELECT (not in a DEFAULT or VALUES)
     if isinstance(node, exp.Anonymous) and str(node.this).lower() == "nextval" and len(node.expressions) == 1:
         arg = node.expressions[0]
         if isinstance(arg, exp.Literal) and arg.is_string:
@@ -264,7 +257,7 @@ def qualify_sequences(node: exp.Expr, ctx: Context) -> exp.Expr:
                 parts = [ctx.schema, *parts]
             elif len(parts) == 3:
                 parts = parts[1:]  # one local database
-            quoted = ".".join('"' + p.strip('"').replace('"', '""') + '"' for p in parts)
+            quoted = ".".join(quote(p.strip('"')) for p in parts)
             return exp.Anonymous(this="nextval", expressions=[exp.Literal.string(quoted)])
     return node
 
