@@ -149,3 +149,10 @@ CREATE TABLE t (a INT, b VARCHAR(5)) COMMENT = 'c' AS SELECT * FROM VALUES (0, '
 SELECT count(*), sum(a), min(b) FROM t;
 -- expect
 [40, 780, "x"]
+
+-- case: a column's comment in CREATE TABLE
+CREATE TABLE cc (a INT COMMENT 'the a', b INT);
+SELECT column_name, comment FROM information_schema.columns WHERE table_name = 'CC' ORDER BY ordinal_position;
+-- expect
+["A", "the a"]
+["B", null]

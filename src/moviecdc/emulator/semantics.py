@@ -34,6 +34,26 @@ def _column_comments(expr: exp.Expr) -> exp.Expr:
     return out
 
 
+def _create_column_comments(expr: exp.Expr) -> exp.Expr:
+    """``CREATE TABLE t (a INT COMMENT '...')``: the column comments move to "col_comments"
+    for the engine to keep (DuckDB takes none in a column definition)."""
+    if not (isinstance(expr, exp.Create) and isinstance(expr.this, exp.Schema)):
+        return expr
+    notes: list[tuple[str, str]] = []
+    for col in expr.this.expressions:
+        if not isinstance(col, exp.ColumnDef):
+            continue
+        for constraint in list(col.args.get("constraints") or []):
+            kind = constraint.args.get("kind")
+            if isinstance(kind, exp.CommentColumnConstraint) and isinstance(kind.this, exp.Literal):
+                notes.append((col.name, kind.this.this))
+                constraint.pop()
+    if notes and isinstance(expr.this.this, exp.Table):
+        expr.args["col_comments"] = notes
+        expr.args["comment_table"] = expr.this.this.copy()
+    return expr
+
+
 def _sequence_nextval(expr: exp.Expr) -> exp.Expr:
     """fakesnow's ``sequence_nextval`` (``seq.NEXTVAL`` -> ``nextval('seq')``), naming the
     result NEXTVAL only as a column of a SELECT: in a DEFAULT or a VALUES row the alias
@@ -53,6 +73,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     fs.current_version,
     fs.extract_comment_on_table,  # the comment goes in the "table_comment" arg, for the engine to keep
     _column_comments,  # ... and column comments in "col_comments"
+    _create_column_comments,
     fs.drop_schema_cascade,
     fs.tag,
     fs.semi_structured_types,

@@ -137,17 +137,19 @@ def set_comments(
     """COMMENT = '...' on CREATE / ALTER, COMMENT ON TABLE and ALTER COLUMN ... COMMENT: kept
     as DuckDB comments, which INFORMATION_SCHEMA, SHOW and DESCRIBE read."""
     key = session.resolve(table)
-    row = session.con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database()"
-        " AND upper(schema_name) = upper(?) AND upper(view_name) = upper(?)",
-        list(key),
-    ).fetchone()
-    kind = "VIEW" if row and row[0] else "TABLE"
-    if kind == "TABLE" and not session.table_exists(key):
-        if table.root().args.get("exists"):
-            return  # COMMENT IF EXISTS ON TABLE of a missing table
-        raise SqlError(f"Table '{key[1]}' does not exist or not authorized.", statement=text)
-    fq = session.fq(key)
+    if key[1] in session.temp_tables and fold(table.args.get("db")) in (None, session.ctx.schema):
+        kind, fq = "TABLE", quote(key[1])  # a temporary table: unqualified, in DuckDB's temp catalog
+    else:
+        row = session.con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE database_name = current_database()"
+            " AND upper(schema_name) = upper(?) AND upper(view_name) = upper(?)",
+            list(key),
+        ).fetchone()
+        kind, fq = ("VIEW" if row and row[0] else "TABLE"), session.fq(key)
+        if kind == "TABLE" and not session.table_exists(key):
+            if table.root().args.get("exists"):
+                return  # COMMENT IF EXISTS ON TABLE of a missing table
+            raise SqlError(f"Table '{key[1]}' does not exist or not authorized.", statement=text)
     if comment is not None:
         session.con.execute(f"COMMENT ON {kind} {fq} IS {string(comment)}")
     for column, note in columns:
