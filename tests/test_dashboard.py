@@ -19,6 +19,7 @@ from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS, deploy_pipeline
 from tests.test_oracle import is_valid
 
+st = pytest.importorskip("streamlit")
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 APP = Path(__file__).parents[1] / "src" / "moviecdc" / "dashboard" / "app.py"
 
@@ -107,9 +108,25 @@ def test_a_busy_database_never_puts_an_error_on_the_page(seeded: Path, monkeypat
         assert not at.exception and not at.error
         assert "busy" in at.warning[0].value and shown(at) == before  # the last figures, said to be stale
         fresh = AppTest.from_file(str(APP), default_timeout=60).run()  # a new visitor meanwhile
-        assert not fresh.exception and not fresh.error
-        assert "busy" in fresh.info[0].value
+        assert not fresh.exception and not fresh.error  # sees the figures the server read last
+        assert "busy" in fresh.warning[0].value and shown(fresh) == before
+        st.cache_resource.clear()  # a server that never read the database
+        first = AppTest.from_file(str(APP), default_timeout=60).run()
+        assert not first.exception and not first.error
+        assert "busy" in first.info[0].value
     finally:
         holder.communicate("\n", timeout=30)
     at.button[0].click().run()
     assert not at.warning and shown(at) == before
+
+
+def test_sessions_hold_no_bookings_of_their_own(seeded: Path) -> None:
+    """Security (memory): the bookings are read once per server, not once per visitor, so
+    many open pages cannot exhaust memory; a session keeps only its filters."""
+    st.cache_resource.clear()
+    pages = [AppTest.from_file(str(APP), default_timeout=60).run() for _ in range(3)]
+    for at in pages:
+        assert not at.exception and not at.error
+        held = [at.session_state[k] for k in at.session_state.keys()]  # noqa: SIM118 (not a dict)
+        assert held and all(len(repr(v)) < 200 for v in held), held  # filter values, no frames
+    assert shown(pages[0]) == shown(pages[1]) == shown(pages[2])

@@ -119,7 +119,7 @@ def test_append_only_stream_keeps_inserted_values_and_ignores_the_rest(engine: E
 
 
 def test_change_capture_logs_only_changed_rows(src: Engine) -> None:
-    src.execute("INSERT INTO t SELECT range, 'x' FROM range(100, 1100)")
+    src.execute("INSERT INTO t SELECT 100 + SEQ4(), 'x' FROM TABLE(GENERATOR(ROWCOUNT => 1000))")
     tt = src.catalog.tracked[("S", "T")]
     before = src.con.execute(f"SELECT count(*) FROM {tt.log}").fetchone()[0]
     src.execute("UPDATE t SET v = 'y' WHERE id IN (100, 101)")

@@ -36,6 +36,9 @@ def test_translation(snowflake: str, expected: str) -> None:
         def statement_time_sql(self) -> str:
             return "TIMESTAMP '2025-01-01'"
 
+        def schema_in_other_case(self, schema: str) -> None:
+            return None
+
     ctx = tr.Context(resolver=NoObjects())
     sql, params = tr.render(tr.apply_rules(tr.parse(snowflake), ctx), ctx, [1])
     assert sql == expected

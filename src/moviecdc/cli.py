@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +35,18 @@ class App:
 
         return connect(self.settings, command=command, read_only=read_only)
 
-    def scripts(self, sql_dir: Path | None, var: tuple[str, ...]) -> list[Any]:
+    def render(self, sql_dir: Path | None, var: tuple[str, ...]) -> tuple[list[Any], str]:
+        """The rendered templates and the namespace they deploy to; ``--var database=`` and
+        ``schema=`` also become the connection's (plan, history and messages follow them)."""
         from moviecdc.render import render_all, template_variables
 
-        return render_all(sql_dir, template_variables(self.settings, parse_vars(var)))
+        variables = template_variables(self.settings, parse_vars(var), sql_dir=sql_dir, check_names=True)
+        self.settings = replace(self.settings, database=variables["database"], schema=variables["schema"])
+        return render_all(sql_dir, variables), variables["ns"]
 
     @property
     def ns(self) -> str:
+        """The settings' namespace (commands without --var)."""
         from moviecdc.render import ident
 
         return f"{ident(self.settings.database, 'database')}.{ident(self.settings.schema, 'schema')}"
@@ -121,7 +126,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
 
     if check_only:
         return _check_connection(app)
-    scripts = app.scripts(sql_dir, var)
+    scripts, ns = app.render(sql_dir, var)
     findings = lint_scripts(scripts)
     for f in findings:
         _err(f"{'warning' if force else 'error'}: {f.script}:{f.line}: {f.code} {f.message}")
@@ -136,7 +141,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         return 0
     wh = app.connect("deploy")
     try:
-        items = dep.plan(wh, app.ns, scripts, everything=all_scripts)
+        items = dep.plan(wh, ns, scripts, everything=all_scripts)
         for item in items:
             click.echo(f"  {item.status:<9} {item.script.name}", err=True)
             for note in item.notes:
@@ -144,7 +149,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         report = dep.deploy(
             wh,
             scripts,
-            ns=app.ns,
+            ns=ns,
             user=app.settings.user or getpass.getuser(),
             items=items,
             on_statement=lambda a: (
@@ -155,7 +160,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         wh.close()
     applied = sum(i.apply for i in items)
     click.echo(
-        f"Deployed to {app.settings.target} {app.ns}: {applied} of {len(scripts)} scripts applied"
+        f"Deployed to {app.settings.target} {ns}: {applied} of {len(scripts)} scripts applied"
         f" ({len(report.applied)} statements), {len(scripts) - applied} unchanged."
     )
     return 0
@@ -192,7 +197,7 @@ def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) ->
     """Check the rendered SQL for the known traps, without connecting."""
     from moviecdc.lint import lint_scripts
 
-    findings = lint_scripts(app.scripts(sql_dir, var))
+    findings = lint_scripts(app.render(sql_dir, var)[0])
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
@@ -439,12 +444,18 @@ def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
 # -------------------------------------------------------------- dashboard
 @cli.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; the page shows booking data, so only this machine by default (0.0.0.0: everyone).",
+)
 @pass_app
-def dashboard(app: App, port: int) -> int:
+def dashboard(app: App, port: int, host: str) -> int:
     """Start the Streamlit dashboard on the target (read-only)."""
     from moviecdc.dashboard.launch import launch
 
-    return launch(app.settings, port)
+    return launch(app.settings, port, host)
 
 
 # --------------------------------------------------------------- teardown
@@ -457,19 +468,21 @@ def teardown(app: App, yes: bool, sql_dir: Path | None, var: tuple[str, ...]) ->
     from moviecdc.deploy import teardown as drop_all
     from moviecdc.deploy import teardown_history_statement, teardown_statements
 
-    scripts = app.scripts(sql_dir, var)
+    scripts, ns = app.render(sql_dir, var)
     if not yes:
-        for stmt in [*teardown_statements(scripts), teardown_history_statement(app.ns)]:
+        for stmt in [*teardown_statements(scripts), teardown_history_statement(ns)]:
             click.echo(f"  {stmt}", err=True)
         if not sys.stdin.isatty():
             raise click.UsageError("refusing to drop objects without a terminal to confirm: pass --yes")
-        click.confirm(f"Drop these objects from {app.settings.target} {app.ns}?", abort=True)
+        click.confirm(f"Drop these objects from {app.settings.target} {ns}?", abort=True)
     wh = app.connect("teardown")
     try:
-        done = drop_all(wh, scripts, app.ns)
+        done = drop_all(wh, scripts, ns)
     finally:
         wh.close()
-    click.echo(f"Dropped {sum(s.startswith('DROP') for s in done)} objects from {app.ns}.")
+    missing = sum(s.startswith("DROP") for s in done.statements) - len(done.dropped)
+    gone = f" ({missing} already gone)" if missing else ""
+    click.echo(f"Dropped {len(done.dropped)} object{'s' if len(done.dropped) != 1 else ''} from {ns}{gone}.")
 
 
 # ------------------------------------------------------------------- main

@@ -19,6 +19,7 @@ from sqlglot import exp
 from moviecdc.dialect import ddl
 from moviecdc.errors import DeployError, MovieCdcError
 from moviecdc.render import RenderedScript
+from moviecdc.results import Rows
 from moviecdc.warehouse.base import Warehouse
 
 
@@ -213,11 +214,11 @@ def created_objects(scripts: Sequence[RenderedScript]) -> list[CreatedObject]:
 def _created(sql: str) -> CreatedObject | None:
     cdc = ddl.parse_cdc(sql)
     if isinstance(cdc, ddl.CreateStream):
-        return CreatedObject("STREAM", str(cdc.name))
+        return CreatedObject("STREAM", cdc.name.sql())
     if isinstance(cdc, ddl.CreateTask):
-        return CreatedObject("TASK", str(cdc.name))
+        return CreatedObject("TASK", cdc.name.sql())
     if isinstance(cdc, ddl.CreateDynamicTable):
-        return CreatedObject("DYNAMIC TABLE", str(cdc.name))
+        return CreatedObject("DYNAMIC TABLE", cdc.name.sql())
     if cdc is not None:
         return None
     try:
@@ -247,9 +248,28 @@ def teardown_history_statement(ns: str) -> str:
     return f"DROP TABLE IF EXISTS {ns}.{HISTORY_TABLE}"
 
 
-def teardown(wh: Warehouse, scripts: Sequence[RenderedScript], ns: str | None = None) -> list[str]:
-    """Drop every object the scripts create (and the deploy history); returns the statements run."""
+@dataclass(frozen=True)
+class TeardownReport:
+    """What teardown ran, and which objects were really there to drop."""
+
+    statements: list[str]
+    dropped: list[str]  # the DROP statements that dropped something
+
+
+def was_dropped(result: Rows) -> bool:
+    """Whether a DROP ... IF EXISTS dropped an object: Snowflake answers "<name>
+    successfully dropped." when it did, "Drop statement executed successfully (<name>
+    already dropped)." when there was nothing to drop (both targets say the same)."""
+    status = result.message or (str(result.rows[0][0]) if result.rows and result.rows[0] else "")
+    return status.strip().endswith("successfully dropped.")
+
+
+def teardown(wh: Warehouse, scripts: Sequence[RenderedScript], ns: str | None = None) -> TeardownReport:
+    """Drop every object the scripts create (and the deploy history)."""
     stmts = teardown_statements(scripts) + ([teardown_history_statement(ns)] if ns else [])
+    dropped: list[str] = []
     for sql in stmts:
-        wh.execute(sql)
-    return stmts
+        result = wh.execute(sql)
+        if sql.startswith("DROP") and was_dropped(result):
+            dropped.append(sql)
+    return TeardownReport(stmts, dropped)

@@ -10,3 +10,5 @@ TASK = "consume_stream_task"
 FILTERED = "movie_bookings_filtered"
 INSIGHTS = "movie_booking_insights"
 DYNAMIC_TABLES = (FILTERED, INSIGHTS)  # in dependency order
+
+ENGINE_SCHEMA = "_moviecdc"  # the local engine's own storage: no user object may live there

@@ -1,13 +1,15 @@
 """Render the SQL templates: Jinja over Snowflake SQL, applied in file-name order.
 
 Templates live in ``sql/`` (shipped inside the package); ``--sql-dir`` points at a
-user's own copy. Rendering is strict: an undefined variable is an error, and the
+user's own copy. Jinja runs sandboxed (a template cannot reach Python internals, so it
+cannot run code or commands). Rendering is strict: an undefined variable is an error, and the
 variables that name objects are validated as identifiers before any template sees
 them, so a value such as ``x; DROP TABLE y`` can never reach the SQL.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from collections.abc import Mapping
@@ -16,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
+import jinja2.sandbox
 
 from moviecdc.config import Settings
 from moviecdc.dialect.schedule import parse_schedule, parse_target_lag
@@ -25,6 +29,35 @@ from moviecdc.errors import ConfigError, SqlError, TemplateError
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 QUOTED_IDENT_RE = re.compile(r'^"[^"\x00-\x1f]{1,255}"$')
 IDENTIFIER_VARS = ("database", "schema", "warehouse")
+# What the templates always see; a template may use more (its own --var keys).
+BUILTIN_VARS = ("database", "schema", "warehouse", "task_schedule", "target_lag", "dashboard_role")
+DERIVED_VARS = ("ns",)  # computed from the others: cannot be set
+
+# Names the pipeline cannot live in, and why (compared as Snowflake resolves them, and
+# case-insensitively: the local engine's DuckDB does not tell "temp" from TEMP).
+RESERVED_NAMES: dict[str, dict[str, str]] = {
+    "schema": {
+        "INFORMATION_SCHEMA": "Snowflake's own read-only schema in every database",
+        "_MOVIECDC": "the local engine's own storage",
+        "TEMP": "the local engine's temporary catalog (DuckDB's TEMP)",
+        "PG_CATALOG": "the local engine's system catalog (DuckDB's PG_CATALOG)",
+    },
+    "database": {
+        "SNOWFLAKE": "Snowflake's shared, read-only system database",
+        "SNOWFLAKE_SAMPLE_DATA": "Snowflake's shared, read-only sample database",
+    },
+}
+# Snowflake's reserved keywords (docs: "Reserved & limited keywords"): not an unquoted name.
+_RESERVED_WORDS = """
+    ACCOUNT ALL ALTER AND ANY AS BETWEEN BY CASE CAST CHECK COLUMN CONNECT CONNECTION CONSTRAINT CREATE
+    CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DATABASE DELETE DISTINCT DROP
+    ELSE EXISTS FALSE FOLLOWING FOR FROM FULL GRANT GROUP GSCLUSTER HAVING ILIKE IN INCREMENT INNER INSERT
+    INTERSECT INTO IS ISSUE JOIN LATERAL LEFT LIKE LOCALTIME LOCALTIMESTAMP MINUS NATURAL NOT NULL OF ON
+    OR ORDER ORGANIZATION QUALIFY REGEXP REVOKE RIGHT RLIKE ROW ROWS SAMPLE SCHEMA SELECT SET SOME START
+    TABLE TABLESAMPLE THEN TO TRIGGER TRUE TRY_CAST UNION UNIQUE UPDATE USING VALUES VIEW WHEN WHENEVER
+    WHERE WINDOW WITH
+"""
+RESERVED_WORDS = frozenset(_RESERVED_WORDS.split())
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,13 @@ def ident(value: object, what: str = "identifier") -> str:
     """
     text = str(value)
     if IDENT_RE.match(text) or QUOTED_IDENT_RE.match(text):
+        resolved = text[1:-1].replace('""', '"') if text.startswith('"') else text.upper()
+        if not text.startswith('"') and resolved in RESERVED_WORDS:
+            hint = f"choose another name, or quote it: '\"{text}\"'"
+            raise ConfigError(f"{what} {text!r} is a reserved word in Snowflake", hint=hint)
+        why = RESERVED_NAMES.get(what, {}).get(resolved.upper())
+        if why:
+            raise ConfigError(f"{what} {text!r} is reserved: {why}", hint=f"choose another {what} name")
         return text
     raise ConfigError(
         f"invalid {what} {text!r}: use letters, digits, _ and $ (not starting with a digit),"
@@ -66,12 +106,53 @@ def literal(value: object) -> str:
     return f"'{text}'"
 
 
-def template_variables(settings: Settings, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables templates see: settings, then ``--var`` overrides, validated.
+def check_var_names(overrides: Mapping[str, str], sql_dir: Path | None = None) -> None:
+    """Refuse a ``--var`` key that no template of ``sql_dir`` uses (a misspelling would
+    otherwise deploy to the default schema without a word).
 
     Raises:
-        ConfigError: an identifier, schedule or target lag is invalid.
+        ConfigError: an unknown or derived key, with the closest known one.
     """
+    known = set(BUILTIN_VARS) | used_variables(sql_dir)
+    for key in overrides:
+        if key in DERIVED_VARS:
+            raise ConfigError(f"--var {key} cannot be set: it is derived from database and schema")
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {close[0]}?" if close else f"known variables: {', '.join(sorted(known))}"
+            raise ConfigError(f"unknown template variable {key!r}: no template uses it", hint=hint)
+
+
+def used_variables(sql_dir: Path | None = None) -> set[str]:
+    """The variables the templates of ``sql_dir`` (default: the packaged ones) refer to."""
+    directory = sql_dir or template_dir()
+    env = jinja2.sandbox.SandboxedEnvironment()
+    names: set[str] = set()
+    for path in list_templates(directory):
+        try:
+            names |= jinja2.meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8")))
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+            continue  # rendering reports it, with its line
+    return names - set(catalogue_variables()) - set(DERIVED_VARS)
+
+
+def template_variables(
+    settings: Settings,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    sql_dir: Path | None = None,
+    check_names: bool = False,
+) -> dict[str, str]:
+    """The variables templates see: settings, then ``--var`` overrides, validated.
+
+    With ``check_names`` an override no template of ``sql_dir`` uses is refused
+    (:func:`check_var_names`).
+
+    Raises:
+        ConfigError: an unknown variable, or an identifier, schedule or target lag is invalid.
+    """
+    if check_names and overrides:
+        check_var_names(overrides, sql_dir)
     values: dict[str, str] = {
         "database": settings.database,
         "schema": settings.schema,
@@ -136,7 +217,9 @@ def render_all(sql_dir: Path | None, variables: Mapping[str, str]) -> list[Rende
             nothing, or contains SQL that cannot be split into statements.
     """
     directory = sql_dir or template_dir()
-    env = jinja2.Environment(
+    # Templates may come from a pull request (--sql-dir, in CI): the sandbox keeps them to
+    # rendering, with no way to reach Python objects' internals, modules or the shell.
+    env = jinja2.sandbox.SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(directory)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -148,6 +231,8 @@ def render_all(sql_dir: Path | None, variables: Mapping[str, str]) -> list[Rende
     for path in list_templates(directory):
         try:
             sql = env.get_template(path.name).render(**catalogue_variables(), **variables)
+        except jinja2.sandbox.SecurityError as exc:
+            raise TemplateError(f"{path.name}: refused by the template sandbox: {exc}") from None
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"{path.name}: {exc.message}", hint="pass it with --var KEY=VALUE") from None
         except jinja2.TemplateError as exc:

@@ -63,22 +63,30 @@ def load_data(settings: Settings, ns: str) -> dict[str, Any]:
     return {"bookings": bookings, "insights": insights, "health": health, "read_at": datetime.now()}
 
 
-def current_data(settings: Settings, ns: str) -> dict[str, Any] | None:
-    """Fresh data, or the last good read while the database is busy (a stale read, never an error)."""
-    cache = st.session_state
-    if "data" not in cache or cache.get("stale_after", datetime.min) < datetime.now():
+@st.cache_resource(max_entries=4)
+def _shared_reads(key: tuple[str, str, str]) -> dict[str, Any]:
+    """The last read of one pipeline, shared by every browser session of this server: the
+    bookings are held once, however many pages are open (a session keeps only its filters)."""
+    return {}
+
+
+def current_data(settings: Settings, ns: str, *, refresh: bool = False) -> dict[str, Any] | None:
+    """Fresh data (read at most every 15 s, whatever the number of sessions), or the last good
+    read while the database is busy (a stale read, never an error)."""
+    shared = _shared_reads((settings.target, str(settings.db_path), ns))
+    if refresh or "data" not in shared or shared.get("stale_after", datetime.min) < datetime.now():
         try:
-            cache["data"] = load_data(settings, ns)
-            cache["stale_after"] = datetime.now() + pd.Timedelta(seconds=15)
-            cache.pop("busy", None)
+            shared["data"] = load_data(settings, ns)
+            shared["stale_after"] = datetime.now() + pd.Timedelta(seconds=15)
+            shared.pop("busy", None)
         except DatabaseBusyError as exc:
-            cache["busy"] = str(exc)
-    if "busy" in cache:
-        if "data" in cache:
-            st.warning(f"The database is busy; showing figures read at {cache['data']['read_at']:%H:%M:%S}.")
+            shared["busy"] = str(exc)
+    if "busy" in shared:
+        if "data" in shared:
+            st.warning(f"The database is busy; showing figures read at {shared['data']['read_at']:%H:%M:%S}.")
         else:
             st.info("The local database is busy with another moviecdc command; press Refresh in a moment.")
-    return cache.get("data")
+    return shared.get("data")
 
 
 def filter_bookings(bookings: pd.DataFrame, dates: Any, status: str, movie: str) -> pd.DataFrame:
@@ -167,7 +175,7 @@ def main() -> None:
     st.title("Movie bookings")
     st.caption(f"{settings.target} · {ns} · figures from {FILTERED} and {INSIGHTS}")
     try:
-        data = current_data(settings, ns)
+        data = current_data(settings, ns, refresh=bool(st.session_state.pop("refresh", False)))
     except MovieCdcError as exc:
         st.info(f"Cannot read the pipeline yet: {exc}")
         return
@@ -184,7 +192,7 @@ def main() -> None:
         status = st.selectbox("Booking status", [ALL, "BOOKED", "CANCELLED"], key="status")
         movie = st.selectbox("Movie", [ALL, *sorted(bookings["movie"].unique())], key="movie")
         if st.button("Refresh"):
-            st.session_state["stale_after"] = datetime.min
+            st.session_state["refresh"] = True
             st.rerun()
 
     view = filter_bookings(bookings, dates, status, movie)

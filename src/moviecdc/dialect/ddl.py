@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 
 from sqlglot.tokens import Token, TokenType
 
+from moviecdc.dialect.idents import quote
 from moviecdc.dialect.split import tokenize
 from moviecdc.errors import SqlError, UnsupportedSqlError
+
+_PLAIN = re.compile(r"[A-Z_][A-Z0-9_$]*")  # a part that reads the same unquoted
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class Name:
 
     def __str__(self) -> str:
         return ".".join(self.parts)
+
+    def sql(self) -> str:
+        """The name as SQL that resolves to the same object: a part that unquoted would
+        fold to something else (lower case, spaces, ...) is double-quoted."""
+        return ".".join(p if _PLAIN.fullmatch(p) else quote(p) for p in self.parts)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 import duckdb
 
-SCHEMA = "_moviecdc"
+from moviecdc.names import ENGINE_SCHEMA
+
+SCHEMA = ENGINE_SCHEMA
 Key = tuple[str, str]  # (schema, name), Snowflake-normalised
 
 BOOTSTRAP = [

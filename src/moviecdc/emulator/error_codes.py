@@ -36,6 +36,10 @@ _RULES: tuple[tuple[re.Pattern[str], int, str, str], ...] = tuple(
         # "Table with name X does not exist [because schema Y does not exist]", views, sequences
         (r'(?:Table|View|Sequence) with name "?([^" !]+)"? does not exist', 2003, "42S02",
          _COMPILE + r"Object '\1' does not exist or not authorized."),
+        # a missing table whose name looks like a file: DuckDB tries to read the file, which the
+        # engine's connection forbids (no file is reachable from SQL)
+        (r'Cannot access file "([^"]+)" - file system operations are disabled', 2003, "42S02",
+         _COMPILE + r"Object '\1' does not exist or not authorized."),
         (r'Schema with name "?([^" !]+)"? does not exist', 2003, "02000",
          _COMPILE + r"Schema '\1' does not exist or not authorized."),
         (r'Referenced column "?([^" ]+)"? not found', 904, "42000",

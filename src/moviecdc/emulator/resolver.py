@@ -52,6 +52,12 @@ class SessionResolver:
     def information_schema_sql(self, view: str) -> str | None:
         return metadata.information_schema_sql(self.session, view)
 
+    def schema_in_other_case(self, schema: str) -> str | None:
+        names = self.session.schema_names()
+        if schema in names:
+            return None
+        return next((n for n in names if n.upper() == schema.upper()), None)
+
 
 def context(session: Session) -> tr.Context:
     """A fresh translation context in the session's current schema."""

@@ -64,6 +64,26 @@ def _sequence_nextval(expr: exp.Expr) -> exp.Expr:
     return out
 
 
+_NUMBER_38_0 = ("38", "0")
+_INTEGERS = (exp.DType.INT, exp.DType.BIGINT, exp.DType.SMALLINT, exp.DType.TINYINT, exp.DType.UTINYINT)
+
+
+def integer_precision(expr: exp.Expr) -> exp.Expr:
+    """INT, INTEGER, BIGINT, SMALLINT, TINYINT, BYTEINT, NUMBER and NUMBER(38, 0) are one
+    type in Snowflake, NUMBER(38, 0): 38 digits. DuckDB's HUGEINT (128 bits) holds every
+    such value and reads back as a Python int, as the connector returns it. (fakesnow
+    maps them to BIGINT, which refuses 2**63 and up.)"""
+    if not isinstance(expr, exp.DataType):
+        return expr
+    if expr.this == exp.DType.DECIMAL:
+        params = tuple(p.name for p in expr.expressions)
+        if params not in ((), _NUMBER_38_0):
+            return expr
+    elif expr.this not in _INTEGERS:
+        return expr
+    return exp.DataType(this=exp.DType.INT128, nested=False, prefix=False)
+
+
 # In fakesnow's order (fakesnow/cursor.py, FakeSnowflakeCursor._transform): some depend on
 # others having run first (trim_cast_varchar before json_extract_cast_as_varchar,
 # indices_to_json_extract before regex_substr).
@@ -98,7 +118,7 @@ TRANSFORMS: tuple[Transform, ...] = (
     fs.object_construct,
     fs.timestamp_ntz,
     fs.float_to_double,
-    fs.integer_precision,
+    integer_precision,
     fs.extract_text_length,
     fs.sample,
     fs.array_size,

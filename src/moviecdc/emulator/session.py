@@ -27,7 +27,7 @@ from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold, quote
 from moviecdc.emulator import faults, semantics
 from moviecdc.emulator.catalog import Catalog, Key
-from moviecdc.errors import ConfigError, DatabaseBusyError, SqlError
+from moviecdc.errors import ConfigError, DatabaseBusyError, SqlError, UnsupportedSqlError
 
 _LOCK_RE = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
 _PID_RE = re.compile(r"PID (\d+)")
@@ -51,7 +51,9 @@ def open_duckdb(path: str | Path, *, busy_timeout: float, read_only: bool = Fals
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            # No file, extension or attached database is reachable from SQL: the engine's
+            # own work needs none, and user SQL is Snowflake's (emulator/surface.py).
+            return duckdb.connect(str(path), read_only=read_only, config={"enable_external_access": False})
         except duckdb.Error as exc:  # IOException on a held lock
             if not _LOCK_RE.search(str(exc)):
                 raise SqlError(f"cannot open local database {path}: {exc}") from exc
@@ -64,6 +66,13 @@ def open_duckdb(path: str | Path, *, busy_timeout: float, read_only: bool = Fals
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+
+def _resolved(name: str) -> str:
+    """A database or schema setting as Snowflake resolves it: ``"cdc"`` is cdc, ``cdc`` is CDC."""
+    if len(name) > 1 and name.startswith('"') and name.endswith('"'):
+        return name[1:-1].replace('""', '"')
+    return name.upper()
 
 
 def duck_message(exc: duckdb.Error) -> str:
@@ -99,7 +108,7 @@ class Session:
                 self.con.rollback()
                 raise
             self.catalog.load()
-        self.ctx = SessionContext(database.upper(), schema.upper())
+        self.ctx = SessionContext(_resolved(database), _resolved(schema))
         self._in_txn = False
         self._user_txn = False
         self._read_version: int | None = None
@@ -107,14 +116,15 @@ class Session:
         # temporary tables of this session (folded names): they live in DuckDB's temp
         # catalog, unqualified, and shadow a permanent table of the same name
         self.temp_tables: set[str] = set()
+        self._schemas: frozenset[str] | None = None  # schema_names(), cached
         self.session_parameters: dict[str, object] = {}  # ALTER SESSION SET, as given
-        self.databases: set[str] = {database.upper()}  # CREATE DATABASE names a database of this file
+        self.databases: set[str] = {self.ctx.database}  # CREATE DATABASE names a database of this file
         self._stmt_ts: datetime | None = None
         # per-engine caches of the refresh planner (moviecdc.emulator.plans)
         self.dt_sql_cache: dict[tuple[str, str], str] = {}
         self.ivm_cache: dict[tuple[str, str, str], Any] = {}
-        if not self.read_only:
-            self.ensure_schema(self.ctx.schema)
+        if not self.read_only and not any(n.upper() == self.ctx.schema.upper() for n in self.schema_names()):
+            self.ensure_schema(self.ctx.schema)  # (one in another case: SQL naming this one is refused)
 
     def _open(self, busy_timeout: float) -> tuple[duckdb.DuckDBPyConnection, Catalog]:
         """Open the file and, for a reader, load the catalog.
@@ -220,6 +230,7 @@ class Session:
             with contextlib.suppress(duckdb.Error):
                 self.con.rollback()
             self.catalog.load()
+            self._schemas = None
             raise
         finally:
             self._in_txn = False
@@ -249,6 +260,7 @@ class Session:
             else:
                 self.con.rollback()
                 self.catalog.load()
+                self._schemas = None
         finally:
             self._in_txn = self._user_txn = False
             self._read_version = None
@@ -285,7 +297,36 @@ class Session:
         self.ctx = SessionContext(database or self.ctx.database, schema or self.ctx.schema)
 
     def ensure_schema(self, schema: str) -> None:
+        """Create ``schema`` (a Snowflake-resolved name) unless it exists.
+
+        Raises:
+            UnsupportedSqlError: a schema whose name differs only in case exists: Snowflake
+                keeps both, DuckDB (case-insensitive) would silently use the other one.
+        """
+        row = self.con.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+            " AND lower(schema_name) = lower(?) AND schema_name <> ?",
+            [schema, schema],
+        ).fetchone()
+        if row:
+            raise UnsupportedSqlError(
+                f"schema {quote(schema)} differs from the existing schema {quote(str(row[0]))} only in case:"
+                " the local engine cannot keep both (choose another name)"
+            )
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        self.forget_schemas()
+
+    def schema_names(self) -> frozenset[str]:
+        """The database's schemas, exactly as named (cached until one is created or dropped)."""
+        if self._schemas is None:
+            rows = self.con.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+            ).fetchall()
+            self._schemas = frozenset(str(r[0]) for r in rows)
+        return self._schemas
+
+    def forget_schemas(self) -> None:
+        self._schemas = None
 
     def table_exists(self, key: Key) -> bool:
         row = self.con.execute(

@@ -175,14 +175,17 @@ def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
                         changelog.untrack(session, key, reason="its schema was dropped")
                     else:
                         session.catalog.delete(k, key)
+        session.forget_schemas()
         return Rows(message=f"{schema} successfully dropped.")
     if kind != "TABLE":
+        gone = (expr.args.get("tables") or [expr.this])[0]
+        known = kind in {"VIEW", "SEQUENCE"} and isinstance(gone, exp.Table)
+        existed = known and _exists(session, kind, session.resolve(gone))
         with session.transaction():
             sql, bound, _ = resolver.translate(session, expr, None, clock=False)
             session.con.execute(sql, bound or None)
-        gone = (expr.args.get("tables") or [expr.this])[0]
-        if kind in {"VIEW", "SEQUENCE"} and isinstance(gone, exp.Table):
-            return Rows(message=f"{fold(gone.this)} successfully dropped.")
+        if known:
+            return _dropped(fold(gone.this) or "", existed)
         return Rows(message=_DONE)
     tables = expr.args.get("tables") or [expr.this]
     if len(tables) != 1:
@@ -195,6 +198,7 @@ def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
         return Rows(message=f"{key[1]} successfully dropped.")
     if key in session.catalog.dynamic_tables:
         raise SqlError(f"'{key[1]}' is a dynamic table; use DROP DYNAMIC TABLE", statement=text)
+    existed = key in session.catalog.tracked or session.table_exists(key)
     with session.transaction():
         if key in session.catalog.tracked:
             changelog.untrack(session, key, reason="its source table was dropped")
@@ -202,7 +206,25 @@ def drop(session: Session, expr: exp.Drop, text: str) -> Rows:
             sql, bound, _ = resolver.translate(session, expr, None, clock=False)
             session.con.execute(sql, bound or None)
         session.catalog.drop_version(key)
-    return Rows(message=f"{key[1]} successfully dropped.")
+    return _dropped(key[1], existed)
+
+
+def _dropped(name: str, existed: bool) -> Rows:
+    """Snowflake's answer to DROP: what it dropped, or (IF EXISTS) that it was already gone."""
+    if existed:
+        return Rows(message=f"{name} successfully dropped.")
+    return Rows(message=f"Drop statement executed successfully ({name} already dropped).")
+
+
+def _exists(session: Session, kind: str, key: tuple[str, str]) -> bool:
+    catalog = "duckdb_views() WHERE NOT internal AND" if kind == "VIEW" else "duckdb_sequences() WHERE"
+    column = "view_name" if kind == "VIEW" else "sequence_name"
+    row = session.con.execute(
+        f"SELECT count(*) FROM {catalog} lower(schema_name) = lower(?) AND lower({column}) = lower(?)"
+        " AND database_name = current_database()",
+        list(key),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def alter(session: Session, expr: exp.Alter, text: str) -> Rows:

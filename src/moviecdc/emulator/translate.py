@@ -27,8 +27,9 @@ from sqlglot.tokens import Token, TokenType
 
 from moviecdc.dialect.idents import fold, quote
 from moviecdc.dialect.split import tokenize
-from moviecdc.emulator import semantics
+from moviecdc.emulator import semantics, surface
 from moviecdc.errors import SqlError, UnsupportedSqlError
+from moviecdc.names import ENGINE_SCHEMA
 
 _SNOWFLAKE = Snowflake()
 
@@ -55,6 +56,11 @@ class Resolver(Protocol):
 
     def information_schema_sql(self, view: str) -> str | None:
         """DuckDB SQL of ``INFORMATION_SCHEMA.<view>``, or None if the engine has no such view."""
+        ...
+
+    def schema_in_other_case(self, schema: str) -> str | None:
+        """The existing schema whose name is ``schema`` in another case, if ``schema`` itself
+        does not exist (DuckDB would resolve one to the other)."""
         ...
 
 
@@ -106,6 +112,7 @@ def _parsed(sql: str) -> exp.Expr:
 
 def _parse(sql: str) -> exp.Expr:
     tokens = tokenize(sql)
+    surface.check_tokens(t.text for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER))
     n = 0
     for i, tok in enumerate(tokens):
         if tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
@@ -125,6 +132,10 @@ def _parse(sql: str) -> exp.Expr:
     statements = [p for p in parsed if p is not None]
     if len(statements) != 1:
         raise SqlError("expected exactly one statement", statement=sql)
+    try:
+        surface.check(statements[0])
+    except UnsupportedSqlError as exc:
+        raise UnsupportedSqlError(exc.message, statement=sql) from None
     try:
         return semantics.apply(statements[0])
     except NotImplementedError as exc:  # a form the rewrites know they cannot give Snowflake's meaning to
@@ -167,6 +178,26 @@ def strip_database(node: exp.Expr, ctx: Context) -> exp.Expr:
     return node
 
 
+def exact_schemas(node: exp.Expr, ctx: Context) -> exp.Expr:
+    """``"cdc".t`` names schema cdc, not CDC: Snowflake's names are case-sensitive where
+    DuckDB's are not, so a schema that exists only in another case does not exist."""
+    if isinstance(node, exp.Table) and isinstance(node.args.get("db"), exp.Identifier):
+        schema = fold(node.args["db"])
+        # the engine's own schema (user SQL cannot name it: surface.check) and INFORMATION_SCHEMA excepted
+        if (
+            schema
+            and schema.upper() not in ("INFORMATION_SCHEMA", ENGINE_SCHEMA.upper())
+            and ctx.resolver.schema_in_other_case(schema) is not None
+        ):
+            shown = quote(schema) if schema != schema.upper() else schema
+            raise SqlError(
+                f"SQL compilation error: Schema '{ctx.database}.{shown}' does not exist or not authorized.",
+                errno=2003,
+                sqlstate="02000",
+            )
+    return node
+
+
 def read_streams(node: exp.Expr, ctx: Context) -> exp.Expr:
     """A stream in FROM reads its change set: rows + METADATA$ columns (reference 1.2-1.3)."""
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
@@ -196,6 +227,12 @@ def information_schema_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     fn = node.this
     while isinstance(fn, exp.Dot):
         fn = fn.expression
+    if isinstance(fn, exp.Generator):  # sqlglot writes it as DuckDB's range(n), SEQ4() as its counter
+        if not isinstance(fn.args.get("rowcount"), exp.Literal):
+            raise UnsupportedSqlError(
+                "GENERATOR needs ROWCOUNT => <number> on the local engine (TIMELIMIT is not emulated)"
+            )
+        return node
     if not isinstance(fn, exp.Anonymous | exp.Func):
         return node
     name = (fn.this if isinstance(fn, exp.Anonymous) else fn.sql_name()).upper()
@@ -273,6 +310,7 @@ def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
 Rule = Callable[[exp.Expr, Context], exp.Expr]
 RULES: tuple[Rule, ...] = (
     strip_database,
+    exact_schemas,
     information_schema_views,
     session_functions,
     qualify_sequences,
@@ -336,7 +374,7 @@ def rewrite(expr: exp.Expr, ctx: Context, *, clock: bool = True) -> exp.Expr:
     evaluated when a row is written, not when the table is created).
     """
     rules = RULES if clock else tuple(r for r in RULES if r is not statement_time)
-    return apply_rules(expr, ctx, (*rules, qualify(expr)))
+    return apply_rules(expr, ctx, (*rules, qualify(expr), exact_schemas))  # qualified names checked too
 
 
 def translate(

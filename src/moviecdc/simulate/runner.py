@@ -34,7 +34,8 @@ INSERT_COLUMNS = (
     "ticket_count",
     "ticket_price",
 )
-_NAMESPACE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
+_PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"[^"\x00-\x1f]+")'  # a plain or a double-quoted identifier
+_NAMESPACE = re.compile(rf"^{_PART}(\.{_PART}){{0,2}}$")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def source_table(ns: str) -> str:
     if not isinstance(ns, str) or not _NAMESPACE.fullmatch(ns):
         raise ConfigError(
             f"invalid namespace {ns!r}",
-            hint="expected one to three dot-separated plain identifiers, e.g. MOVIECDC.CDC",
+            hint="expected one to three dot-separated identifiers, e.g. MOVIECDC.CDC",
         )
     return f"{ns}.{SOURCE_TABLE}"
 
