@@ -158,6 +158,10 @@ def test_security_local_sql_cannot_reach_files_settings_or_engine_storage(
         ("SELECT * FROM '/etc/passwd'", "/etc/passwd"),
         ("SELECT * FROM _moviecdc.objects", "_moviecdc"),
         ("CHECKPOINT", "CHECKPOINT"),
+        ("ATTACH '/tmp/other.duckdb' AS other", "ATTACH"),
+        ("EXPORT DATABASE '/tmp/dump'", "EXPORT"),
+        ("CREATE FUNCTION f(a INT) RETURNS INT AS 'a * 2'", "CREATE FUNCTION"),
+        ("CREATE MACRO m(a) AS a", "CREATE MACRO"),
     ],
 )
 def test_refusals_name_the_construct(engine: Engine, statement: str, named: str) -> None:

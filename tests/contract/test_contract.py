@@ -195,6 +195,20 @@ def test_teardown_sequence(target: tuple[Any, list[str]]) -> None:
     assert wh.execute(f"SHOW TASKS IN SCHEMA {NS}").rows == []
 
 
+def test_a_quoted_schema_stays_quoted_in_every_statement_sent(target: tuple[Any, list[str]]) -> None:
+    """On Snowflake MOVIECDC.cdc.X names schema CDC: a quote lost in deploy or teardown
+    would touch another schema's objects."""
+    wh, sent = target
+    ns = 'MOVIECDC."cdc_test"'
+    rendered = scripts(schema='"cdc_test"')
+    deploy(wh, rendered, ns=ns, items=plan(wh, ns, rendered))
+    report = teardown(wh, rendered, ns)
+    after = [m for s in sent for m in re.findall(r"MOVIECDC\.(\S+)", s, re.IGNORECASE)]
+    assert after and all(m.startswith('"cdc_test"') for m in after), [m for m in after if '"cdc_test"' not in m]
+    assert len(report.dropped) == 8  # seven objects and the deploy history
+    assert len(teardown(wh, rendered, ns).dropped) == 0
+
+
 def test_run_once_sequence(target: tuple[Any, list[str]]) -> None:
     wh, sent = target
     run_deploy(wh)

@@ -50,7 +50,7 @@ _NAMED: dict[type[exp.Expr], str] = {
     exp.Undrop: "UNDROP is not supported by the local engine (it keeps no Time Travel)",
 }
 _FILE_COMMANDS = frozenset({"GET", "REMOVE", "RM"})
-_CREATE_KINDS = frozenset({"TABLE", "VIEW", "SEQUENCE", "SCHEMA", "DATABASE", "FUNCTION"})
+_CREATE_KINDS = frozenset({"TABLE", "VIEW", "SEQUENCE", "SCHEMA", "DATABASE"})
 _FILE_OBJECTS = frozenset({"STAGE", "FILE FORMAT", "PIPE", "EXTERNAL TABLE", "STORAGE INTEGRATION"})
 
 # DuckDB functions with no Snowflake counterpart that read the engine's settings, files,
@@ -66,6 +66,23 @@ _DUCKDB_FUNCTIONS = frozenset({
 _DUCKDB_PREFIXES = ("duckdb_", "pragma_", "pg_", "parquet_", "read_", "iceberg_", "delta_", "sqlite_", "postgres_")
 _RESERVED_SCHEMAS = frozenset({ENGINE_SCHEMA.upper(), "PG_CATALOG"})
 MARKER_RE = re.compile(r'"?__mcdc_(?:obj_|p)\d+__"?', re.IGNORECASE)  # the engine's placeholders (translate)
+
+
+# Statements DuckDB has and Snowflake does not (some do not even parse as Snowflake SQL).
+_DUCKDB_STATEMENTS = frozenset(
+    {"ATTACH", "DETACH", "INSTALL", "LOAD", "FORCE", "PRAGMA", "CHECKPOINT", "VACUUM", "SUMMARIZE", "EXPORT",
+     "IMPORT", "RESET"}
+)  # fmt: skip
+
+
+def check_first_word(word: str) -> None:
+    """Refuse a statement that starts with a DuckDB-only keyword (``ATTACH``, ``INSTALL``...).
+
+    Raises:
+        UnsupportedSqlError: naming the keyword.
+    """
+    if word.upper() in _DUCKDB_STATEMENTS:
+        raise UnsupportedSqlError(f"{word.upper()} is DuckDB's, not Snowflake SQL: the local engine does not run it")
 
 
 def check_tokens(texts: Iterable[str]) -> None:
@@ -114,6 +131,8 @@ def _check_create(statement: exp.Create | exp.Command) -> None:
             kind = "EXTERNAL TABLE"
     if kind in _FILE_OBJECTS:
         raise UnsupportedSqlError(f"CREATE {kind} is not supported by the local engine ({_FILES})")
+    if kind in {"FUNCTION", "PROCEDURE"}:  # DuckDB would make a macro of the body's text, not of its SQL
+        raise UnsupportedSqlError(f"CREATE {kind} (user-defined {kind.lower()}s) is not supported by the local engine")
     if isinstance(statement, exp.Create) and kind not in _CREATE_KINDS:
         raise UnsupportedSqlError(f"CREATE {kind or '...'} is not supported by the local engine")
     if isinstance(statement, exp.Command) and kind in {"MACRO", "SECRET"}:

@@ -53,7 +53,7 @@ def create(session: Session, expr: exp.Create, text: str, params: Sequence[objec
             session.con.execute(sql, bound or None)
         made = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
         made_name = fold(made.this) if isinstance(made, exp.Table) else None
-        if kind in {"VIEW", "SEQUENCE", "FUNCTION", "MACRO"} and made_name:
+        if kind in {"VIEW", "SEQUENCE"} and made_name:
             return Rows(message=f"{kind.title()} {made_name} successfully created.")
         return Rows(message=_DONE)
     target = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this

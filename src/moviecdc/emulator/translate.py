@@ -112,6 +112,8 @@ def _parsed(sql: str) -> exp.Expr:
 
 def _parse(sql: str) -> exp.Expr:
     tokens = tokenize(sql)
+    if tokens:
+        surface.check_first_word(tokens[0].text)
     surface.check_tokens(t.text for t in tokens if t.token_type in (TokenType.VAR, TokenType.IDENTIFIER))
     n = 0
     for i, tok in enumerate(tokens):
