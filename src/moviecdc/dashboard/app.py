@@ -4,7 +4,8 @@ Started by ``moviecdc dashboard``, which passes the target in the environment. E
 figure comes from the pipeline's dynamic tables (``movie_bookings_filtered`` for the
 current state of each booking, ``movie_booking_insights`` for the change metrics)
 through the same Warehouse interface as the CLI, so the page shows the same numbers
-on both targets. Locally the database is opened read-only, one query at a time; when
+on both targets. The server reads them at most every 15 s and keeps one copy for every
+visitor; a browser session holds only its filters. Locally the database is opened read-only, one query at a time; when
 another process holds it for writing longer than the busy timeout, the page keeps
 showing the last figures it read, and says so, instead of an error.
 """
@@ -210,7 +211,8 @@ def main() -> None:
     st.dataframe(insights.groupby("movie")[["new_bookings", "status_changes", "deletions"]].sum(), width="stretch")
 
     stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
-    st.download_button("Download filtered bookings (CSV)", view.to_csv(index=False),
+    # built when clicked, not on every rerun of every session
+    st.download_button("Download filtered bookings (CSV)", lambda: view.to_csv(index=False),
                        file_name=f"movie_bookings_{stamp}.csv", mime="text/csv")  # fmt: skip
     with st.expander("Raw data"):
         st.dataframe(view, width="stretch")
