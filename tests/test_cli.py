@@ -139,6 +139,8 @@ def test_snowflake_dry_run_needs_no_account(env: dict[str, str], capsys: pytest.
 def test_user_errors_are_one_line_with_the_documented_exit_code(
     env: dict[str, str], capsys: pytest.CaptureFixture[str], args: list[str], code: int, needle: str
 ) -> None:
+    if args[0] == "sql":
+        assert run(["deploy"], env, capsys)[0] == 0
     got, out, err = run(args, env, capsys)
     assert got == code
     assert needle.lower() in err.lower()
@@ -148,6 +150,7 @@ def test_user_errors_are_one_line_with_the_documented_exit_code(
 
 
 def test_verbose_shows_the_traceback(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    run(["deploy"], env, capsys)
     code, _, err = run(["-v", "sql", "-q", "SELECT * FROM no_such_table"], env, capsys)
     assert code == 1 and "Traceback" in err
 
@@ -191,7 +194,28 @@ def test_ci_runs_the_readme_quickstart_commands() -> None:
 
 def test_simulate_before_deploy_says_what_to_do(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["simulate", "--sample"], env, capsys)
-    assert code == 1 and "moviecdc deploy" in err
+    assert code == 3 and "moviecdc deploy" in err and err.count("\n") == 1
+    assert not Path(env["MOVIECDC_DB"]).exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", "--sample"],
+        ["run", "--once"],
+        ["run"],
+        ["sql", "-q", "SELECT 1"],
+        ["status"],
+        ["teardown", "--yes"],
+    ],
+)
+def test_only_deploy_creates_the_local_database(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """A mistyped MOVIECDC_DB is refused in one line, never a new empty database."""
+    code, out, err = run(args, env, capsys)
+    assert code == 3 and "no local database at" in err and err.count("\n") == 1
+    assert not Path(env["MOVIECDC_DB"]).exists()
 
 
 def test_status_check_fails_on_a_failure(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,3 +244,62 @@ def test_status_watch_redraws_until_interrupted(env: dict[str, str], capsys: pyt
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert seen == 2
+
+
+def test_run_once_exits_1_when_a_step_fails(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    run(["deploy"], env, capsys)
+    run(["simulate", "--sample"], env, capsys)
+    run(["sql", "-q", "DROP TABLE movie_booking_cdc_events"], env, capsys)  # the task's INSERT now fails
+    code, out, err = run(["run", "--once"], env, capsys)
+    assert code == 1 and "FAILED" in out and err.count("\n") == 1 and "did not complete" in err
+
+
+def _strict(text: str) -> object:
+    def refuse(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_strict_json(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    run(["deploy"], env, capsys)
+    sql = "SELECT 'NaN'::FLOAT AS a, 'inf'::FLOAT AS b, '-inf'::FLOAT AS c, 1.5::FLOAT AS d"
+    code, out, _ = run(["sql", "-q", sql, "--format", "json"], env, capsys)
+    assert code == 0
+    assert _strict(out) == [{"A": "NaN", "B": "Infinity", "C": "-Infinity", "D": 1.5}]
+    for args in (["status", "--json"], ["lint", "--json"], ["simulate", "--sample", "--json"]):
+        code, out, _ = run(args, env, capsys)
+        assert code in (0, 1) and _strict(out) is not None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["simulate", "--rate", "5", "--duration", "nan"],
+        ["simulate", "--rate", "5", "--duration", "inf"],
+        ["run", "--interval", "nan"],
+        ["status", "--watch", "nan"],
+        ["simulate", "--changes", "5", "--mix", "insert=nan"],
+        ["simulate", "--changes", "5", "--mix", "insert=inf,update=1"],
+        ["simulate", "--changes", "5", "--mix", "insert=-1"],
+        ["simulate", "--bogus"],
+        ["no-such-command"],
+    ],
+)
+def test_bad_option_values_are_one_line_usage_errors(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code, out, err = run(args, env, capsys)
+    assert code in (2, 3) and err.count("\n") == 1 and err.startswith("Error: ") and "unexpected" not in err
+
+
+def test_an_overflowing_mix_keeps_its_proportions(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    from moviecdc.simulate.session import parse_mix
+
+    assert parse_mix("insert=1e308,update=1e308") == {"insert": 0.5, "update": 0.5}
+    run(["deploy"], env, capsys)
+    code, out, _ = run(["simulate", "--changes", "200", "--seed", "1", "--mix", "insert=1e308,update=1e308",
+                        "--json"], env, capsys)  # fmt: skip
+    kinds = json.loads(out)["changes"]
+    assert code == 0 and kinds["insert"] > 0 and kinds["update"] > 0
+    assert sum(v for k, v in kinds.items() if k not in ("insert", "update")) == 0

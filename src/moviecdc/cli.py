@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import getpass
-import json
+import math
 import os
+import re
 import signal
 import sys
 import time
@@ -31,9 +32,10 @@ class App:
     settings: Settings
 
     def connect(self, command: str, *, read_only: bool = False) -> Any:
+        """The target; only ``deploy`` may create the local database file."""
         from moviecdc.warehouse import connect
 
-        return connect(self.settings, command=command, read_only=read_only)
+        return connect(self.settings, command=command, read_only=read_only, create=command == "deploy")
 
     def render(self, sql_dir: Path | None, var: tuple[str, ...]) -> tuple[list[Any], str]:
         """The rendered templates and the namespace they deploy to; ``--var database=`` and
@@ -62,8 +64,29 @@ def template_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Your own copy of the SQL templates.")(fn)  # fmt: skip
 
 
+class _Seconds(click.FloatRange):
+    """A number of seconds in a range: finite (``nan`` passes a plain FloatRange's checks)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
+
+def _json(value: object) -> str:
+    from moviecdc.output import dumps
+
+    return dumps(value)
+
+
 def _err(message: str) -> None:
-    click.echo(message, err=True)
+    """One line on stderr, whatever the message holds (a path or value the user typed may
+    carry newlines or control characters: they are escaped)."""
+    flat = message.replace("\r\n", "\n").replace("\n", " ")
+    click.echo(re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", flat), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -199,7 +222,7 @@ def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) ->
 
     findings = lint_scripts(app.render(sql_dir, var)[0])
     if as_json:
-        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+        click.echo(_json([f.as_dict() for f in findings]))
     else:
         for f in findings:
             click.echo(f"{f.script}:{f.line}: {f.code} {f.message}")
@@ -221,7 +244,7 @@ def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) ->
 @click.option("--rate", type=click.IntRange(1, 1_000_000), default=None, help="Changes per second (continuous).")
 @click.option(
     "--duration",
-    type=click.FloatRange(0, 7 * 86400),
+    type=_Seconds(0, 7 * 86400),
     default=None,
     help="Seconds to keep generating at --rate (default: until Ctrl-C).",
 )
@@ -281,7 +304,7 @@ def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | No
     with click.progressbar(length=total, label="simulate", file=sys.stderr) if show_bar else _NoBar() as bar:
         summary = run_simulation(app.settings, plan, app.ns, should_stop=_stop_flag(), on_progress=bar.update)
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(_json(summary))
     else:
         kinds = ", ".join(f"{k} {v}" for k, v in summary["changes"].items() if v)
         click.echo(f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
@@ -320,7 +343,7 @@ def _stop_flag() -> Callable[[], bool]:
 @click.option("--once", is_flag=True, help="One catch-up pass: every task runs now, then due refreshes.")
 @click.option(
     "--interval",
-    type=click.FloatRange(0.1, 3600),
+    type=_Seconds(0.1, 3600),
     default=5.0,
     show_default=True,
     help="Seconds between scheduler passes.",
@@ -351,7 +374,12 @@ def run(app: App, once: bool, interval: float) -> None:
         show(result)
         if not result.steps:
             click.echo("Nothing to run: no resumed task and no scheduled dynamic table (run `moviecdc deploy`).")
+        if not result.ok:
+            raise MovieCdcError("run --once did not complete cleanly (see above)")
         return
+    from moviecdc.warehouse import require_database
+
+    require_database(app.settings)
     click.echo(
         f"Scheduler running every {interval:g} s on {app.settings.db_path} (Ctrl-C to stop).",
         err=True,
@@ -372,7 +400,7 @@ def run(app: App, once: bool, interval: float) -> None:
 )
 @click.option(
     "--watch",
-    type=click.FloatRange(1, 3600),
+    type=_Seconds(1, 3600),
     default=None,
     metavar="SECONDS",
     help="Redraw every SECONDS until Ctrl-C.",
@@ -396,7 +424,7 @@ def status(app: App, as_json: bool, check: bool, history: int, watch: float | No
         if watch and sys.stdout.isatty():
             click.echo("\x1b[2J\x1b[H", nl=False)
         if as_json:
-            click.echo(json.dumps(report.as_dict(), indent=2))
+            click.echo(_json(report.as_dict()))
         else:
             click.echo(render_status(report, color=sys.stdout.isatty()))
         if not watch:
@@ -486,6 +514,14 @@ def teardown(app: App, yes: bool, sql_dir: Path | None, var: tuple[str, ...]) ->
 
 
 # ------------------------------------------------------------------- main
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is how a driver reports Ctrl-C during a query (DuckDB: an
+    InterruptException, or a RuntimeError "Query interrupted")."""
+    return type(exc).__name__ == "InterruptException" or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower()
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -498,8 +534,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _err("Interrupted.")
         sys.exit(130)
+    except click.UsageError as exc:  # one line, with where to look
+        where = exc.ctx.command_path if exc.ctx is not None else "moviecdc"
+        _err(f"Error: {exc.format_message()} (see `{where} --help`)")
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        _err(f"Error: {exc.format_message()}")
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -509,6 +549,9 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: keep it to one line unless asked
+        if _interrupted(exc):  # Ctrl-C inside a running query
+            _err("Interrupted.")
+            sys.exit(130)
         _err(
             f"Error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             " (run with -v for details)"

@@ -33,10 +33,16 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def dumps(value: object) -> str:
+    """Strict JSON for people and scripts: every value made JSON-able (:func:`jsonable`), never
+    a bare ``NaN`` or ``Infinity`` token, which JSON parsers refuse."""
+    return json.dumps(jsonable(value), indent=2, allow_nan=False)
+
+
 def format_rows(rows: Rows, fmt: str = "table") -> str:
     """Format a statement's result as ``table``, ``csv`` or ``json``."""
     if fmt == "json":
-        return json.dumps([dict(zip(rows.columns, map(jsonable, r), strict=True)) for r in rows.rows], indent=2)
+        return dumps([dict(zip(rows.columns, r, strict=True)) for r in rows.rows])
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -34,6 +35,9 @@ def jsonable(value: object, *, exact_decimals: bool = True, naive_zone: tzinfo |
     Args:
         value: the value.
         exact_decimals: Decimals as strings (no digit lost), else as numbers.
+
+    A float NaN or infinity becomes the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``
+    (the spelling Snowflake prints), so the result is always strict JSON.
         naive_zone: the zone naive datetimes are in, if known; else they stay naive.
     """
     if isinstance(value, Mapping):
@@ -54,4 +58,6 @@ def jsonable(value: object, *, exact_decimals: bool = True, naive_zone: tzinfo |
         return str(value) if exact_decimals else float(value)
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or Infinity
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     return value

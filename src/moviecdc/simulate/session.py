@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -87,12 +88,16 @@ def parse_mix(text: str) -> dict[str, float]:
             share = float(value)
         except ValueError:
             raise ConfigError(f"invalid --mix share {value!r} for {key}: not a number") from None
-        if share < 0 or share != share:
-            raise ConfigError(f"invalid --mix share {value!r} for {key}: must be 0 or more")
+        if not math.isfinite(share) or share < 0:
+            raise ConfigError(f"invalid --mix share {value!r} for {key}: must be a finite number, 0 or more")
         mix[key] = share
-    if not mix or sum(mix.values()) <= 0:
+    top = max(mix.values(), default=0.0)
+    if top <= 0:
         raise ConfigError("--mix needs at least one kind with a share above 0")
-    return mix
+    # shares are relative: scaled by the largest first, so that 1e308 + 1e308 cannot overflow
+    scaled = {k: v / top for k, v in mix.items()}
+    total = sum(scaled.values())
+    return {k: v / total for k, v in scaled.items()}
 
 
 def _known(wh: Warehouse, ns: str) -> list[Booking]:
