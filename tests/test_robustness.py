@@ -195,3 +195,52 @@ def test_a_reader_retries_a_file_a_writer_is_still_finishing(
     failures[0] = 10**6  # never readable: one clear line once the busy timeout passes
     code, _, err = run(["status"], {**deployed, "MOVIECDC_BUSY_TIMEOUT": "0.3"}, capsys)
     assert code != 0 and "cannot read local database" in err and len(err.strip().splitlines()) == 1
+
+
+def _damage(kind: str, good: Path, target: Path) -> None:
+    import duckdb
+
+    if kind == "truncated":
+        target.write_bytes(good.read_bytes()[:100_000])
+    elif kind == "junk over a block":
+        data = bytearray(good.read_bytes())
+        data[4096 : 4096 + 16384] = bytes((i * 7919) % 256 for i in range(16384))
+        target.write_bytes(bytes(data))
+    elif kind == "not a DuckDB file":
+        target.write_text("hello, not a database\n")
+    elif kind == "foreign _moviecdc":
+        con = duckdb.connect(str(target))
+        con.execute("CREATE SCHEMA _moviecdc")
+        con.execute("CREATE TABLE _moviecdc.objects (x INT)")
+        con.close()
+    elif kind == "unknown table in _moviecdc":
+        shutil.copy(good, target)
+        con = duckdb.connect(str(target))
+        con.execute("CREATE TABLE _moviecdc.mine (x INT)")
+        con.close()
+    elif kind == "unreadable metadata":
+        shutil.copy(good, target)
+        con = duckdb.connect(str(target))
+        con.execute("UPDATE _moviecdc.objects SET spec = '{not json' WHERE kind = 'STREAM'")
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["truncated", "junk over a block", "not a DuckDB file", "foreign _moviecdc", "unknown table in _moviecdc",
+     "unreadable metadata"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "args", [["status"], ["run", "--once"], ["sql", "-q", "SELECT 1"], ["simulate", "--sample"], ["deploy"]]
+)
+def test_a_damaged_or_foreign_file_is_named_in_one_line_and_left_untouched(
+    deployed: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, args: list[str]
+) -> None:
+    bad = tmp_path / "bad.duckdb"
+    _damage(kind, Path(deployed["MOVIECDC_DB"]), bad)
+    before = hashlib.sha256(bad.read_bytes()).hexdigest()
+    code, out, err = run(args, {**deployed, "MOVIECDC_DB": str(bad)}, capsys)
+    assert code == 3 and out == ""
+    assert err.count("\n") == 1 and str(bad) in err and "unexpected" not in err
+    assert hashlib.sha256(bad.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("bad")) == ["bad.duckdb"]

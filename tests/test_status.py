@@ -280,3 +280,73 @@ def test_status_reads_recorded_snowflake_result_shapes() -> None:
 def test_snowflake_downstream_leaf_is_flagged() -> None:
     rep = report(RecordedSnowflake(leaf_lag="DOWNSTREAM"), ManualClock(T0 + timedelta(minutes=10)))
     assert has(rep, "FAIL", "MOVIE_BOOKING_INSIGHTS", "never refreshes")
+
+
+def _suspend_task(wh: LocalWarehouse, clock: ManualClock) -> None:
+    wh.execute(f"ALTER TASK {TASK} SUSPEND")
+
+
+def _fail_task(wh: LocalWarehouse, clock: ManualClock) -> None:
+    wh.execute(f"DROP TABLE {NS}.movie_booking_cdc_events")
+    book(wh, "B2")
+    run_pending(wh.engine, catch_up=True)
+
+
+def _stale_stream(wh: LocalWarehouse, clock: ManualClock) -> None:
+    book(wh, "B2")
+    clock.advance(days=20)
+
+
+STATES = {
+    "task suspended": (_suspend_task, None),
+    "task failing": (_fail_task, None),
+    "stream stale": (_stale_stream, None),
+    "stream dropped": (lambda wh, c: wh.execute(f"DROP STREAM {NS}.movie_bookings_stream"), "STREAM"),
+    "task dropped": (lambda wh, c: wh.execute(f"DROP TASK {TASK}"), "TASK"),
+    "dynamic table dropped": (
+        lambda wh, c: wh.execute(f"DROP DYNAMIC TABLE {NS}.movie_booking_insights"),
+        "DYNAMIC TABLE",
+    ),  # fmt: skip
+    "both dynamic tables dropped": (
+        lambda wh, c: [
+            wh.execute(f"DROP DYNAMIC TABLE {NS}.{n}") for n in ("movie_booking_insights", "movie_bookings_filtered")
+        ],
+        "DYNAMIC TABLE",
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_status_json_is_valid_and_fails_in_every_broken_state(
+    healthy: LocalWarehouse, clock: ManualClock, state: str
+) -> None:
+    breaker, missing_kind = STATES[state]
+    breaker(healthy, clock)
+    rep = report(healthy, clock)  # validated against docs/status.schema.json
+    json.dumps(rep.as_dict(), allow_nan=False)  # strict JSON
+    assert rep.health in ("WARN", "FAIL")
+    if missing_kind is not None:
+        assert rep.health == "FAIL" and any(m["kind"] == missing_kind for m in rep.missing)
+        assert any("`moviecdc deploy` recreates it" in f.message for f in rep.findings)
+
+
+def test_status_json_is_valid_before_deploy_and_after_teardown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import duckdb
+
+    from tests.test_cli import run
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()  # a DuckDB file with nothing in it
+    env = {"MOVIECDC_DB": str(empty), "MOVIECDC_TARGET": "local"}
+    code, out, _ = run(["status", "--json"], env, capsys)
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert code == 0 and doc["health"] == "FAIL" and doc["missing"] == []  # nothing deployed: the source says so
+    assert run(["deploy"], env, capsys)[0] == 0
+    assert run(["teardown", "--yes"], env, capsys)[0] == 0
+    code, out, _ = run(["status", "--json", "--check"], env, capsys)
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    assert code == 1 and doc["health"] == "FAIL"

@@ -68,6 +68,13 @@ class UnsupportedSqlError(SqlError):
     """The local engine cannot run this statement (Snowflake could)."""
 
 
+class DamagedDatabaseError(MovieCdcError):
+    """The local database file is damaged, truncated, not a DuckDB file, or holds metadata
+    the engine did not write (a foreign or altered ``_moviecdc`` schema)."""
+
+    exit_code = 3
+
+
 class DatabaseBusyError(MovieCdcError):
     """The local database file stayed locked by another process past the timeout."""
 

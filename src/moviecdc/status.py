@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from moviecdc.dialect.query import effective_lag, table_names, unread_downstream
 from moviecdc.dialect.schedule import parse_target_lag
 from moviecdc.errors import MovieCdcError, SqlError
+from moviecdc.names import DYNAMIC_TABLES, STREAM, TASK
 from moviecdc.names import EVENTS_TABLE as EVENTS
 from moviecdc.names import SOURCE_TABLE as SOURCE
 from moviecdc.render import literal
@@ -54,6 +55,7 @@ class StatusReport:
     dynamic_tables: list[dict[str, object]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)  # pipeline objects not found
 
     @property
     def health(self) -> str:
@@ -74,6 +76,7 @@ class StatusReport:
                 "dynamic_tables": self.dynamic_tables,
                 "findings": [f.as_dict() for f in self.findings],
                 "notes": self.notes,
+                "missing": self.missing,
             },
             exact_decimals=False,
             naive_zone=UTC,
@@ -120,7 +123,34 @@ def collect_status(
     _events(wh, ns, report)
     _tasks(wh, ns, database, report, history)
     _dynamic_tables(wh, ns, database, report, history, now)
+    _expected_objects(report)
     return report
+
+
+# What goes wrong while a pipeline object is missing (deploy recreates each).
+_WITHOUT = {
+    "STREAM": "changes to the source are not captured",
+    "TASK": "nothing copies the stream's changes to the events table",
+    "DYNAMIC TABLE": "the dashboard's figures are not kept up to date",
+}
+
+
+def _expected_objects(report: StatusReport) -> None:
+    """Every object the pipeline needs is there; one that is not is a FAIL (not silence)."""
+    if not report.source.get("exists") and not report.events.get("exists"):
+        return  # nothing deployed (or torn down): the source and events findings say so
+    found = {
+        "STREAM": {str(s["name"]).upper() for s in report.streams},
+        "TASK": {str(t["name"]).upper() for t in report.tasks},
+        "DYNAMIC TABLE": {str(d["name"]).upper() for d in report.dynamic_tables},
+    }
+    expected = [("STREAM", STREAM), ("TASK", TASK)] + [("DYNAMIC TABLE", n) for n in DYNAMIC_TABLES]
+    for kind, name in expected:
+        if name.upper() not in found[kind]:
+            report.missing.append({"kind": kind, "name": name})
+            report.findings.append(
+                Finding(FAIL, name, f"{kind.lower()} is missing: {_WITHOUT[kind]}; `moviecdc deploy` recreates it")
+            )
 
 
 def _safe_count(wh: Warehouse, sql: str) -> tuple[object, object] | None:

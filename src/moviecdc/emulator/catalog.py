@@ -9,7 +9,9 @@ every DML statement) drive stream offsets and dynamic-table change detection.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -174,6 +176,27 @@ def _encode(obj: object) -> str:
     return json.dumps({k: conv(v) for k, v in asdict(obj).items()})  # type: ignore[call-overload]
 
 
+# a change-tracked table's rows and change log; an incremental table's group state (ivm/state.py)
+_ENGINE_TABLE = re.compile(r"t\d+(_log)?|dt_[0-9a-f]+_g\d+")
+
+
+@functools.cache
+def _expected_columns() -> dict[str, list[str]]:
+    """The metadata tables' columns, as BOOTSTRAP creates them (upper-cased names)."""
+    con = duckdb.connect(":memory:")
+    try:
+        for ddl in BOOTSTRAP:
+            con.execute(ddl)
+        rows = con.execute(
+            "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns()"
+            " WHERE schema_name = ? GROUP BY table_name",
+            [SCHEMA],
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(t): [c.upper() for c in cols] for t, cols in rows}
+
+
 def _decode(cls: type[T], spec: str) -> T:
     raw = json.loads(spec)
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
@@ -201,6 +224,24 @@ class Catalog:
     def bootstrap(self) -> None:
         for ddl in BOOTSTRAP:
             self.con.execute(ddl)
+
+    def check(self) -> str | None:
+        """What is wrong with the file's ``_moviecdc`` schema, or None: every metadata table
+        there must have the columns the engine gives it (an older file may lack a table that
+        bootstrap then adds; a foreign schema of the same name is refused, never touched)."""
+        expected = _expected_columns()
+        rows = self.con.execute(
+            "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns()"
+            " WHERE schema_name = ? AND database_name = current_database() GROUP BY table_name",
+            [SCHEMA],
+        ).fetchall()
+        for table, columns in rows:
+            want = expected.get(str(table))
+            if want is not None and [c.upper() for c in columns] != want:
+                return f"table {SCHEMA}.{table} does not have the engine's columns"
+            if want is None and not _ENGINE_TABLE.fullmatch(str(table)):
+                return f"table {SCHEMA}.{table} is not one of the engine's"
+        return None
 
     def load(self) -> None:
         """(Re)read every object from DuckDB: after open and after a rollback."""

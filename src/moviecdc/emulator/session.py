@@ -27,7 +27,7 @@ from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold, quote
 from moviecdc.emulator import faults, semantics
 from moviecdc.emulator.catalog import Catalog, Key
-from moviecdc.errors import ConfigError, DatabaseBusyError, SqlError, UnsupportedSqlError
+from moviecdc.errors import ConfigError, DamagedDatabaseError, DatabaseBusyError, UnsupportedSqlError
 
 _LOCK_RE = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
 _PID_RE = re.compile(r"PID (\d+)")
@@ -56,7 +56,10 @@ def open_duckdb(path: str | Path, *, busy_timeout: float, read_only: bool = Fals
             return duckdb.connect(str(path), read_only=read_only, config={"enable_external_access": False})
         except duckdb.Error as exc:  # IOException on a held lock
             if not _LOCK_RE.search(str(exc)):
-                raise SqlError(f"cannot open local database {path}: {exc}") from exc
+                raise DamagedDatabaseError(
+                    f"cannot open local database {path}: {duck_message(exc)}",
+                    hint="it is damaged or not a DuckDB file: restore a copy, or point MOVIECDC_DB elsewhere",
+                ) from exc
             if time.monotonic() >= deadline:
                 pid = _PID_RE.search(str(exc))
                 holder = f"process {pid.group(1)}" if pid else "another process"
@@ -66,6 +69,19 @@ def open_duckdb(path: str | Path, *, busy_timeout: float, read_only: bool = Fals
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+
+def _load(catalog: Catalog, path: str) -> None:
+    """Read the catalog; metadata that cannot be read is named, in one line."""
+    try:
+        catalog.load()
+    except duckdb.IOException:
+        raise  # a file still being finished by its writer: the open retries
+    except (duckdb.Error, ValueError, KeyError, TypeError) as exc:  # JSON, a missing key, a wrong shape
+        raise DamagedDatabaseError(
+            f"local database {path} has damaged moviecdc metadata ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            hint="restore a copy of the file; nothing was changed",
+        ) from exc
 
 
 def _resolved(name: str) -> str:
@@ -106,8 +122,13 @@ class Session:
                 self.con.commit()
             except Exception:
                 self.con.rollback()
+                self.con.close()
                 raise
-            self.catalog.load()
+            try:
+                _load(self.catalog, self.path)
+            except BaseException:
+                self.con.close()
+                raise
         self.ctx = SessionContext(_resolved(database), _resolved(schema))
         self._in_txn = False
         self._user_txn = False
@@ -141,14 +162,26 @@ class Session:
                 con.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")  # sqlglot writes x -> ... lambdas
                 con.execute(semantics.macros_sql())
                 catalog = Catalog(con, read_only=self.read_only)
+                problem = catalog.check()
+                if problem is not None:
+                    raise DamagedDatabaseError(
+                        f"local database {self.path} holds metadata moviecdc did not write: {problem}",
+                        hint="nothing was changed; point MOVIECDC_DB at a moviecdc database, or restore a copy",
+                    )
                 if self.read_only:
-                    catalog.load()
+                    _load(catalog, self.path)
                 return con, catalog
             except duckdb.IOException as exc:
                 con.close()
                 if not self.read_only or "Could not read" not in str(exc) or time.monotonic() >= deadline:
-                    raise SqlError(f"cannot read local database {self.path}: {duck_message(exc)}") from exc
+                    raise DamagedDatabaseError(
+                        f"cannot read local database {self.path}: {duck_message(exc)}",
+                        hint="it is damaged: restore a copy, or point MOVIECDC_DB elsewhere",
+                    ) from exc
                 time.sleep(0.05)
+            except BaseException:
+                con.close()
+                raise
 
     def close(self) -> None:
         if self._user_txn:
