@@ -306,13 +306,13 @@ STATES = {
     "dynamic table dropped": (
         lambda wh, c: wh.execute(f"DROP DYNAMIC TABLE {NS}.movie_booking_insights"),
         "DYNAMIC TABLE",
-    ),  # fmt: skip
+    ),
     "both dynamic tables dropped": (
         lambda wh, c: [
             wh.execute(f"DROP DYNAMIC TABLE {NS}.{n}") for n in ("movie_booking_insights", "movie_bookings_filtered")
         ],
         "DYNAMIC TABLE",
-    ),  # fmt: skip
+    ),
 }
 
 
