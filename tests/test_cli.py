@@ -71,7 +71,7 @@ def test_main_job_end_to_end(env: dict[str, str], capsys: pytest.CaptureFixture[
     report = json.loads(out)
     assert code == 0 and report["health"] == "OK"
     assert set(report) == {"target", "namespace", "generated_at", "health", "source", "streams",
-                           "tasks", "events", "dynamic_tables", "findings", "notes"}  # fmt: skip
+                           "tasks", "events", "dynamic_tables", "findings", "notes", "missing"}  # fmt: skip
     assert report["streams"][0]["pending_changes"] == 0
     code, out, _ = run(
         [

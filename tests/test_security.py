@@ -232,7 +232,7 @@ def test_snowflake_sql_still_runs(engine: Engine) -> None:
         ("ns=X.Y", "derived"),
     ],
 )
-@pytest.mark.parametrize("command", [["deploy"], ["deploy", "--dry-run"], ["lint"], ["teardown", "--yes"]])
+@pytest.mark.parametrize("command", [["deploy"], ["teardown", "--yes"]])
 def test_names_are_checked_before_anything_changes(
     command: list[str], var: str, says: str, env: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -136,9 +136,16 @@ def cli(ctx: click.Context, target: str | None, connection_name: str | None,
     is_flag=True,
     help="Only check the connection: account, user, role, warehouse and the privileges needed.",
 )
+@click.option(
+    "--plan",
+    "plan_only",
+    is_flag=True,
+    help="Show what deploy would do against the target as it is (missing objects, drift); change nothing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The plan (and what was applied) as JSON on stdout.")
 @pass_app
 def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], force: bool, all_scripts: bool,
-           check_only: bool) -> int:  # fmt: skip
+           check_only: bool, plan_only: bool, as_json: bool) -> int:  # fmt: skip
     """Render sql/ in order and apply it (idempotent: no row or pending change is lost).
 
     The rendered SQL is linted first; a known trap stops the deploy unless --force.
@@ -162,13 +169,30 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
             click.echo(f"-- {script.name} (target: {app.settings.target})")
             click.echo(";\n\n".join(s.sql for s in script.statements) + ";\n")
         return 0
+    if plan_only and app.settings.target == "local":
+        from moviecdc.warehouse import require_database
+
+        require_database(app.settings)  # a plan changes nothing, not even by creating the file
     wh = app.connect("deploy")
     try:
-        items = dep.plan(wh, ns, scripts, everything=all_scripts)
+        planned = dep.plan_deploy(wh, ns, scripts, everything=all_scripts)
+        items = planned.items
+        show = (lambda line: None) if as_json else (lambda line: click.echo(line, err=not plan_only))
         for item in items:
-            click.echo(f"  {item.status:<9} {item.script.name}", err=True)
+            show(f"  {item.status:<9} {item.script.name}")
             for note in item.notes:
-                click.echo(f"            note: {note}", err=True)
+                show(f"            note: {note}")
+        for obj in planned.objects:
+            if obj.state == "extra":
+                show(f"  extra     {obj.kind.lower()} {obj.name}: {obj.detail}")
+        if plan_only:
+            todo = sum(i.apply for i in items)
+            if as_json:
+                click.echo(_json({"target": app.settings.target, "namespace": ns, **planned.as_dict()}))
+            else:
+                click.echo(f"Plan for {app.settings.target} {ns}: {todo} of {len(items)} scripts would be applied;"
+                           " nothing was changed.")  # fmt: skip
+            return 0
         report = dep.deploy(
             wh,
             scripts,
@@ -182,6 +206,9 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
     finally:
         wh.close()
     applied = sum(i.apply for i in items)
+    if as_json:
+        click.echo(_json({"target": app.settings.target, "namespace": ns, **planned.as_dict(), **report.as_dict()}))
+        return 0
     click.echo(
         f"Deployed to {app.settings.target} {ns}: {applied} of {len(scripts)} scripts applied"
         f" ({len(report.applied)} statements), {len(scripts) - applied} unchanged."

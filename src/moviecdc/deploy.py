@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
+from moviecdc import inventory
 from moviecdc.dialect import ddl
 from moviecdc.errors import DeployError, MovieCdcError
+from moviecdc.inventory import ObjectState
 from moviecdc.render import RenderedScript
 from moviecdc.results import Rows
 from moviecdc.warehouse.base import Warehouse
@@ -60,12 +62,26 @@ class PlanItem:
     """One script and what deploy will do with it."""
 
     script: RenderedScript
-    status: str  # new | changed | unchanged | always
+    status: str  # new | changed | missing | drift | always | unchanged
     notes: tuple[str, ...] = ()
 
     @property
     def apply(self) -> bool:
         return self.status != "unchanged"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"script": self.script.name, "status": self.status, "apply": self.apply, "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """What deploy will do: each script's status, and each object as the target holds it."""
+
+    items: list[PlanItem]
+    objects: list[ObjectState]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"scripts": [i.as_dict() for i in self.items], "objects": [o.as_dict() for o in self.objects]}
 
 
 def read_history(wh: Warehouse, ns: str) -> dict[str, str]:
@@ -100,11 +116,27 @@ def _normal(sql: str) -> str:
 
 
 def plan(wh: Warehouse, ns: str, scripts: Sequence[RenderedScript], *, everything: bool = False) -> list[PlanItem]:
-    """Compare the scripts with the deploy history: new, changed, unchanged or always.
+    """The scripts' part of :func:`plan_deploy`."""
+    return plan_deploy(wh, ns, scripts, everything=everything).items
 
-    Notes say what a change will do: a dynamic table whose query changed reinitialises;
-    a changed ``IF NOT EXISTS`` statement leaves an existing object as it is.
+
+def plan_deploy(wh: Warehouse, ns: str, scripts: Sequence[RenderedScript], *, everything: bool = False) -> DeployPlan:
+    """Compare the scripts with the deploy history and with the target as it is.
+
+    A script is **new** (never applied), **changed** (its rendered SQL differs from the
+    last applied), **missing** (unchanged, but an object it creates is not on the target),
+    **drift** (unchanged, but a task or dynamic table it creates was changed outside
+    moviecdc: re-applied, which loses nothing), **always** or **unchanged**. A stream or
+    table that differs from its template is reported in the notes and left as it is: it
+    holds unconsumed changes or data. Notes also say what a change will do: a dynamic
+    table whose query changed reinitialises; a changed ``IF NOT EXISTS`` statement leaves
+    an existing object as it is.
     """
+    objects = inventory.inspect(wh, ns, scripts, ignore=[HISTORY_TABLE])
+    by_script: dict[str, list[ObjectState]] = {}
+    for obj in objects:
+        if obj.script is not None:
+            by_script.setdefault(obj.script, []).append(obj)
     history = read_history(wh, ns)
     deployed = _deployed_queries(wh, ns)
     items: list[PlanItem] = []
@@ -118,6 +150,18 @@ def plan(wh: Warehouse, ns: str, scripts: Sequence[RenderedScript], *, everythin
         else:
             status = "unchanged"
         notes: list[str] = []
+        mine = by_script.get(script.name, [])
+        if status == "unchanged" and any(o.state == inventory.MISSING for o in mine):
+            status = "missing"
+        elif status == "unchanged" and any(o.reapply for o in mine):
+            status = "drift"
+        # a changed script's objects differ from it because the template changed, not by drift
+        outside = status in ("missing", "drift", "unchanged")
+        notes += [
+            _object_note(o)
+            for o in mine
+            if status != "new" and (o.state == inventory.MISSING or (outside and o.state == inventory.DRIFT))
+        ]
         if status == "changed":
             for stmt in script.statements:
                 cdc = _safe_cdc(stmt.sql)
@@ -128,7 +172,20 @@ def plan(wh: Warehouse, ns: str, scripts: Sequence[RenderedScript], *, everythin
                 elif "IF NOT EXISTS" in _normal(stmt.sql).split(" AS ")[0]:
                     notes.append(f"line {stmt.line}: IF NOT EXISTS leaves an existing object as it is")
         items.append(PlanItem(script, status, tuple(notes)))
-    return items
+    return DeployPlan(items, objects)
+
+
+def _object_note(obj: ObjectState) -> str:
+    what = f"{obj.kind.lower()} {obj.name}"
+    if obj.state == inventory.MISSING:
+        if obj.kind == "STREAM":
+            return f"{what} is missing: recreated (changes made while it was gone were not captured)"
+        if obj.kind == "TABLE":
+            return f"{what} is missing: recreated empty"
+        return f"{what} is missing: recreated"
+    if obj.reapply:
+        return f"{what} was changed outside moviecdc ({obj.detail}): put back as its template says"
+    return f"{what} differs from its template ({obj.detail}): left as it is, it holds data or unconsumed changes"
 
 
 def _safe_cdc(sql: str) -> ddl.CdcStatement | None:
