@@ -553,6 +553,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args or os.environ.get("MOVIECDC_VERBOSE", "") in {"1", "true"}
+    if any("\x00" in a for a in args):  # no path, name or value may hold one (the OS refuses it in paths)
+        _err("Error: an argument contains a NUL character (see `moviecdc --help`)")
+        sys.exit(2)
     try:
         rv = cli.main(args=args, prog_name="moviecdc", standalone_mode=False)
     except click.exceptions.Abort:
