@@ -13,9 +13,6 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import sqlglot
-from sqlglot import exp
-
 from moviecdc import inventory
 from moviecdc.dialect import ddl
 from moviecdc.errors import DeployError, MovieCdcError
@@ -258,36 +255,8 @@ class CreatedObject:
 
 
 def created_objects(scripts: Sequence[RenderedScript]) -> list[CreatedObject]:
-    """The objects the scripts create, in creation order (schemas excluded)."""
-    out: list[CreatedObject] = []
-    for script in scripts:
-        for stmt in script.statements:
-            obj = _created(stmt.sql)
-            if obj is not None and obj not in out:
-                out.append(obj)
-    return out
-
-
-def _created(sql: str) -> CreatedObject | None:
-    cdc = ddl.parse_cdc(sql)
-    if isinstance(cdc, ddl.CreateStream):
-        return CreatedObject("STREAM", cdc.name.sql())
-    if isinstance(cdc, ddl.CreateTask):
-        return CreatedObject("TASK", cdc.name.sql())
-    if isinstance(cdc, ddl.CreateDynamicTable):
-        return CreatedObject("DYNAMIC TABLE", cdc.name.sql())
-    if cdc is not None:
-        return None
-    try:
-        expr = sqlglot.parse_one(sql, read="snowflake")
-    except sqlglot.errors.ParseError:
-        return None
-    if isinstance(expr, exp.Create):
-        kind = (expr.args.get("kind") or "").upper()
-        if kind in {"TABLE", "VIEW", "SEQUENCE"}:
-            table = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
-            return CreatedObject(kind, table.sql(dialect="snowflake"))
-    return None
+    """The objects the scripts create, in creation order (schemas excluded), named as SQL."""
+    return [CreatedObject(o.kind, o.qualified) for o in inventory.expected_objects(scripts)]
 
 
 def teardown_statements(scripts: Sequence[RenderedScript]) -> list[str]:

@@ -48,6 +48,7 @@ class Expected:
     name: str  # as Snowflake resolves it (unquoted: upper case)
     script: str
     statement: str
+    qualified: str  # the qualified name as SQL that names the same object (quotes kept)
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,13 @@ def expected_objects(scripts: Sequence[RenderedScript]) -> list[Expected]:
     for script in scripts:
         for stmt in script.statements:
             found = _created(stmt.sql)
-            if found is not None and found not in out:
-                out[found] = Expected(found[0], found[1], script.name, stmt.sql)
+            if found is not None and found[:2] not in out:
+                out[found[:2]] = Expected(found[0], found[1], script.name, stmt.sql, found[2])
     return list(out.values())
 
 
-def _created(sql: str) -> tuple[str, str] | None:
+def _created(sql: str) -> tuple[str, str, str] | None:
+    """(kind, resolved name, qualified SQL name) of the object ``sql`` creates, if any."""
     try:
         cdc = ddl.parse_cdc(sql)
     except MovieCdcError:
@@ -90,7 +92,7 @@ def _created(sql: str) -> tuple[str, str] | None:
     kinds = {ddl.CreateStream: "STREAM", ddl.CreateTask: "TASK", ddl.CreateDynamicTable: "DYNAMIC TABLE"}
     if cdc is not None:
         kind = kinds.get(type(cdc))
-        return (kind, cdc.name.name) if kind else None  # type: ignore[union-attr]
+        return (kind, cdc.name.name, cdc.name.sql()) if kind else None  # type: ignore[union-attr]
     try:
         expr = sqlglot.parse_one(sql, read="snowflake")
     except sqlglot.errors.ParseError:
@@ -100,7 +102,8 @@ def _created(sql: str) -> tuple[str, str] | None:
         table = expr.this.this if isinstance(expr.this, exp.Schema) else expr.this
         if kind in {"TABLE", "VIEW", "SEQUENCE"} and isinstance(table, exp.Table):
             ident = table.this
-            return kind, ident.name if getattr(ident, "quoted", False) else ident.name.upper()
+            resolved = ident.name if getattr(ident, "quoted", False) else ident.name.upper()
+            return kind, resolved, table.sql(dialect="snowflake")
     return None
 
 

@@ -46,7 +46,6 @@ _NAMED: dict[type[exp.Expr], str] = {
     exp.Put: f"PUT is not supported by the local engine ({_FILES})",
     exp.ListStage: f"LIST is not supported by the local engine ({_FILES})",
     exp.Set: "SET (session variables) is not supported by the local engine",
-    exp.Pragma: "PRAGMA is DuckDB's, not Snowflake SQL: the local engine does not run it",
     exp.Undrop: "UNDROP is not supported by the local engine (it keeps no Time Travel)",
 }
 _FILE_COMMANDS = frozenset({"GET", "REMOVE", "RM"})

@@ -312,7 +312,6 @@ def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
 Rule = Callable[[exp.Expr, Context], exp.Expr]
 RULES: tuple[Rule, ...] = (
     strip_database,
-    exact_schemas,
     information_schema_views,
     session_functions,
     qualify_sequences,
@@ -344,7 +343,8 @@ def apply_rules(expr: exp.Expr, ctx: Context, rules: Sequence[Rule] = RULES) -> 
 
 
 def qualify(root: exp.Expr) -> Rule:
-    """Unqualified tables resolve in the context's schema (CTE names excepted)."""
+    """Unqualified tables resolve in the context's schema (CTE names excepted); then the
+    schema is checked (:func:`exact_schemas`)."""
     ctes = {fold(c.alias) for c in root.find_all(exp.CTE)}
 
     def rule(node: exp.Expr, ctx: Context) -> exp.Expr:
@@ -364,7 +364,7 @@ def qualify(root: exp.Expr) -> Rule:
             and fold(node.this) not in ctes
         ):
             node.set("db", exp.to_identifier(ctx.schema, quoted=True))
-        return node
+        return exact_schemas(node, ctx)  # once qualified, every table's schema is checked here
 
     return rule
 
@@ -376,7 +376,7 @@ def rewrite(expr: exp.Expr, ctx: Context, *, clock: bool = True) -> exp.Expr:
     evaluated when a row is written, not when the table is created).
     """
     rules = RULES if clock else tuple(r for r in RULES if r is not statement_time)
-    return apply_rules(expr, ctx, (*rules, qualify(expr), exact_schemas))  # qualified names checked too
+    return apply_rules(expr, ctx, (*rules, qualify(expr)))
 
 
 def translate(
