@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -20,17 +22,18 @@ def test_loop_runs_passes_and_releases_the_database(tmp_path: Path, clock: Manua
         wh.execute(f"INSERT INTO {NS}.raw_movie_bookings (booking_id, status) VALUES ('B1', 'BOOKED')")
     settings = Settings(db_path=db)
     passes: list[object] = []
-    opened_between: list[bool] = []
+    slept: list[float] = []
 
     def sleep(seconds: float) -> None:
         con = duckdb.connect(str(db))  # another process could open it now
-        opened_between.append(True)
+        slept.append(seconds)
         con.close()
         clock.advance(seconds=seconds)
 
     n = run_loop(settings, interval=30, clock=clock, on_pass=passes.append,
                  should_stop=lambda: len(passes) >= 3, sleep=sleep)  # fmt: skip
-    assert n == 3 and opened_between == [True, True]
+    # two waits of 30 s, slept in steps of at most 1 s so that Ctrl-C is seen at once
+    assert n == 3 and sum(slept) == 60 and max(slept) <= 1
     tasks = [s for p in passes for s in p.steps if s.label.startswith("task ")]  # type: ignore[attr-defined]
     assert [s.outcome for s in tasks] == ["SUCCEEDED"]  # the 1-minute slot came on the 2nd sleep
     with LocalWarehouse(db, clock=clock) as wh:
@@ -53,3 +56,44 @@ def test_catch_up_pass_refreshes_the_chain(tmp_path: Path, clock: ManualClock) -
     ]
     with LocalWarehouse(db, clock=clock) as wh:
         assert wh.execute(f"SELECT active_revenue FROM {NS}.movie_booking_insights").scalar() == 24
+
+
+def test_loop_skips_a_pass_while_another_process_holds_the_file(tmp_path: Path, clock: ManualClock) -> None:
+    """`run` never dies of contention: a busy pass is skipped, told, and tried again with back-off."""
+    db = tmp_path / "b.duckdb"
+    with LocalWarehouse(db, clock=clock) as wh:
+        deploy_pipeline(wh)
+        wh.execute(f"INSERT INTO {NS}.raw_movie_bookings (booking_id, status) VALUES ('B1', 'BOOKED')")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(db)!r}); print('held', flush=True);"
+         " sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        skips: list[tuple[str, float]] = []
+        passes: list[object] = []
+        waits: list[float] = []
+
+        def on_skip(message: str, wait: float) -> None:
+            skips.append((message, wait))
+            if len(skips) == 3 and holder.stdin is not None:  # the other command finishes
+                holder.stdin.close()
+                holder.wait(10)
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            clock.advance(seconds=seconds)
+
+        settings = Settings(db_path=db, busy_timeout=0.2)
+        n = run_loop(settings, interval=5, clock=clock, on_pass=passes.append, on_skip=on_skip,
+                     should_stop=lambda: len(passes) >= 1, sleep=sleep)  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert n == 1
+    assert [w for _, w in skips] == [10, 20, 40]  # doubling from the interval
+    assert all("is busy" in m for m, _ in skips)
+    assert sum(waits) == 70 and max(waits) <= 1
+    with LocalWarehouse(db, clock=clock) as wh:
+        assert wh.execute(f"SELECT count(*) FROM {NS}.movie_booking_cdc_events").scalar() == 1

@@ -284,7 +284,7 @@ def test_var_schema_is_where_deploy_plans_records_and_reports(
     assert code == 0 and "unchanged" in err and "1 of 10 scripts applied" in out  # history read from TEST
     code, out, _ = run(["sql", "-q", "SELECT count(*) FROM TEST.MOVIECDC_DEPLOY_HISTORY", "--format", "csv"],
                        env, capsys)  # fmt: skip
-    assert int(out.splitlines()[1]) == 11
+    assert int(out.splitlines()[1]) == 13  # 10 + 1 scripts, and each deploy's own row
     code, _, err = run(["sql", "-q", "SELECT count(*) FROM CDC.MOVIECDC_DEPLOY_HISTORY"], env, capsys)
     assert code != 0  # nothing recorded in the settings' schema
 

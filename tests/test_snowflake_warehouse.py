@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,12 @@ import pytest
 
 from moviecdc.config import Settings
 from moviecdc.errors import ConfigError, ConnectionFailedError, SqlError
+from moviecdc.warehouse import snowflake as sf
 from moviecdc.warehouse.base import Rows
 from moviecdc.warehouse.snowflake import SnowflakeWarehouse
 
 PASSWORD = "hunter2-very-secret"
+REAL_PROBE = sf.probe
 
 
 class FakeError(Exception):
@@ -93,6 +96,12 @@ def fake_connector(raise_on_connect: Exception | None = None) -> SimpleNamespace
 
     module.connect = connect
     return module
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reachability probe never touches the network here (tests below give it answers)."""
+    monkeypatch.setattr("moviecdc.warehouse.snowflake.probe", lambda host, port, timeout: None)
 
 
 @pytest.fixture
@@ -238,3 +247,77 @@ def test_importing_module_does_not_import_connector():
     src = Path(__file__).resolve().parents[1] / "src"
     result = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(src)}, capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+UNREACHABLE = "250001: Could not connect to Snowflake backend after 2 attempt(s).Aborting"
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "hint"),
+    [
+        ("dns", "the host myorg-acct.snowflakecomputing.com does not resolve", "account identifier"),
+        ("refused", "myorg-acct.snowflakecomputing.com refused the connection", "firewall or proxy"),
+        ("timeout", "no answer from myorg-acct.snowflakecomputing.com within 7 s", "MOVIECDC_LOGIN_TIMEOUT"),
+        (None, "could not reach Snowflake account 'myorg-acct' within 7 s", "network and proxy access"),
+    ],
+)
+def test_unreachable_accounts_are_told_apart(settings, monkeypatch, kind, message, hint):
+    """The connector words every way of not getting there alike; the probe tells them apart."""
+    seen: list[tuple[object, ...]] = []
+    monkeypatch.setattr(sf, "probe", lambda host, port, timeout: seen.append((host, port, timeout)) or kind)
+    connector = fake_connector(raise_on_connect=FakeOperationalError(UNREACHABLE, errno=250001))
+    with pytest.raises(ConnectionFailedError) as info:
+        SnowflakeWarehouse(settings, connector=connector)
+    assert message in info.value.message and hint in (info.value.hint or "")
+    assert "refused the login" not in info.value.message  # not the credentials hint
+    assert seen == [("myorg-acct.snowflakecomputing.com", 443, 5.0)]
+
+
+def test_bad_credentials_are_not_probed(settings, monkeypatch):
+    monkeypatch.setattr(sf, "probe", lambda *a: pytest.fail("probed"))
+    connector = fake_connector(
+        raise_on_connect=FakeProgrammingError("390100: Incorrect username or password was specified.", errno=390100)
+    )
+    with pytest.raises(ConnectionFailedError, match="refused the login"):
+        SnowflakeWarehouse(settings, connector=connector)
+
+
+def test_tls_failure_has_its_own_hint(settings):
+    connector = fake_connector(
+        raise_on_connect=FakeOperationalError("250003: Hit non-retryable SSL error", errno=250003)
+    )
+    with pytest.raises(ConnectionFailedError, match="TLS connection failed") as info:
+        SnowflakeWarehouse(settings, connector=connector)
+    assert "REQUESTS_CA_BUNDLE" in (info.value.hint or "")
+
+
+def _raises(exc: BaseException):
+    def fn(*args: object, **kwargs: object) -> object:
+        raise exc
+
+    return fn
+
+
+class _Sock:
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("resolve", "open_connection", "expected"),
+    [
+        (_raises(socket.gaierror(-2, "Name or service not known")), None, "dns"),
+        (lambda *a, **k: [], _raises(ConnectionRefusedError()), "refused"),
+        (lambda *a, **k: [], _raises(TimeoutError()), "timeout"),
+        (lambda *a, **k: [], lambda *a, **k: _Sock(), None),
+    ],
+)
+def test_probe_names_what_failed(monkeypatch, resolve, open_connection, expected):
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    assert REAL_PROBE("h.example", 443, 1.0, resolve=resolve, open_connection=open_connection) == expected
+
+
+def test_probe_stays_out_of_the_way_of_a_proxy(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    assert REAL_PROBE("h.example", 443, 1.0, resolve=_raises(socket.gaierror()), open_connection=None) is None

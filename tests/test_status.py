@@ -242,6 +242,10 @@ class RecordedSnowflake:
             (r"TASK_HISTORY\(TASK_NAME => 'CONSUME_STREAM_TASK'", SF_HISTORY),
             (r"DYNAMIC_TABLE_REFRESH_HISTORY\(NAME => ", SF_REFRESHES),
             (r"SYSTEM\$STREAM_HAS_DATA", Rows(columns=["X"], rows=[(False,)])),
+            (
+                r"FROM MOVIECDC.CDC.MOVIECDC_DEPLOY_HISTORY WHERE script = '\(deploy\)' AND outcome = 'STARTED'",
+                Rows(columns=["APPLIED_AT", "APPLIED_BY", "DATEDIFF"], rows=[]),
+            ),  # no deploy left unfinished
             (r"COUNT\(\*\) FROM MOVIECDC.CDC.MOVIE_BOOKINGS_STREAM$", Rows(columns=["COUNT(*)"], rows=[(0,)])),
             (r"MAX\(updated_at\)", Rows(columns=["COUNT(*)", "MAX(UPDATED_AT)"], rows=[(10, T0)])),
             (

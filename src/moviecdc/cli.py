@@ -199,6 +199,7 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
             ns=ns,
             user=app.settings.user or getpass.getuser(),
             items=items,
+            on_note=lambda note: _err(f"note: {note}"),
             on_statement=lambda a: (
                 click.echo(f"  {a.script}:{a.line}  {a.summary}", err=True) if app.settings.verbose else None
             ),
@@ -381,23 +382,18 @@ def run(app: App, once: bool, interval: float) -> None:
     from moviecdc import scheduler
 
     def show(result: PipelineRun) -> None:
+        for note in result.notes:
+            _err(f"note: {note}")
         for step in result.steps:
             click.echo(f"{step.label}: {step.outcome}")
 
-    if app.settings.target == "snowflake":
-        if not once:
-            raise ConfigError("Snowflake runs tasks and refreshes itself; use `run --once` to trigger them now")
-        wh = app.connect("run")
-        try:
-            result = wh.run_pipeline()
-        finally:
-            wh.close()
-        show(result)
-        if not result.ok:
-            raise MovieCdcError("run --once did not complete cleanly (see above)")
-        return
+    def skipped(message: str, wait: float) -> None:
+        _err(f"pass skipped: {message}; trying again in {wait:g} s")
+
+    if app.settings.target == "snowflake" and not once:
+        raise ConfigError("Snowflake runs tasks and refreshes itself; use `run --once` to trigger them now")
     if once:
-        result = scheduler.run_local_pass(app.settings, catch_up=True)
+        result = scheduler.run_once(app.settings)
         show(result)
         if not result.steps:
             click.echo("Nothing to run: no resumed task and no scheduled dynamic table (run `moviecdc deploy`).")
@@ -411,7 +407,7 @@ def run(app: App, once: bool, interval: float) -> None:
         f"Scheduler running every {interval:g} s on {app.settings.db_path} (Ctrl-C to stop).",
         err=True,
     )
-    scheduler.run_loop(app.settings, interval=interval, on_pass=show, should_stop=_stop_flag())
+    scheduler.run_loop(app.settings, interval=interval, on_pass=show, on_skip=skipped, should_stop=_stop_flag())
 
 
 # ----------------------------------------------------------------- status

@@ -13,10 +13,12 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from moviecdc import inventory
+from moviecdc import deploy_log, inventory
+from moviecdc.deploy_log import HISTORY_TABLE, read_history
 from moviecdc.dialect import ddl
 from moviecdc.errors import DeployError, MovieCdcError
 from moviecdc.inventory import ObjectState
+from moviecdc.names import TASK
 from moviecdc.render import RenderedScript
 from moviecdc.results import Rows
 from moviecdc.warehouse.base import Warehouse
@@ -50,7 +52,6 @@ def summary(sql: str) -> str:
     return first if len(first) <= 100 else first[:97] + "..."
 
 
-HISTORY_TABLE = "MOVIECDC_DEPLOY_HISTORY"
 ALWAYS = "-- moviecdc: always"  # a script carrying this line is applied on every deploy
 
 
@@ -79,17 +80,6 @@ class DeployPlan:
 
     def as_dict(self) -> dict[str, object]:
         return {"scripts": [i.as_dict() for i in self.items], "objects": [o.as_dict() for o in self.objects]}
-
-
-def read_history(wh: Warehouse, ns: str) -> dict[str, str]:
-    """Checksum of the last successful apply of each script (empty before the first deploy)."""
-    try:
-        rows = wh.execute(
-            f"SELECT script, checksum FROM {ns}.{HISTORY_TABLE} WHERE outcome = 'SUCCESS' ORDER BY applied_at, script"
-        ).rows
-    except MovieCdcError:
-        return {}
-    return {str(name): str(checksum) for name, checksum in rows}
 
 
 def _deployed_queries(wh: Warehouse, ns: str) -> dict[str, str]:
@@ -192,21 +182,6 @@ def _safe_cdc(sql: str) -> ddl.CdcStatement | None:
         return None
 
 
-def record(wh: Warehouse, ns: str, script: RenderedScript, outcome: str, user: str, error: str | None) -> None:
-    """Write one row of the deploy history (values bound, never formatted into SQL)."""
-    from moviecdc import __version__
-
-    wh.execute(
-        f"CREATE TABLE IF NOT EXISTS {ns}.{HISTORY_TABLE} (script STRING, checksum STRING, applied_at TIMESTAMP_LTZ,"
-        " applied_by STRING, outcome STRING, error STRING, moviecdc_version STRING)"
-    )
-    wh.execute(
-        f"INSERT INTO {ns}.{HISTORY_TABLE} (script, checksum, applied_at, applied_by, outcome, error, moviecdc_version)"
-        " VALUES (?, ?, CURRENT_TIMESTAMP(), ?, ?, ?, ?)",
-        [script.name, script.checksum, user, outcome, error, __version__],
-    )
-
-
 def deploy(
     wh: Warehouse,
     scripts: Sequence[RenderedScript],
@@ -215,25 +190,36 @@ def deploy(
     user: str = "moviecdc",
     items: Sequence[PlanItem] | None = None,
     on_statement: Callable[[AppliedStatement], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> DeployReport:
     """Apply the scripts in order: all of them, or those ``items`` says to apply.
 
     With ``ns`` each applied script is recorded in ``<ns>.MOVIECDC_DEPLOY_HISTORY``
-    (name, checksum of the rendered SQL, time, user, outcome).
+    (name, checksum of the rendered SQL, time, user, outcome), and so is the deploy
+    itself (STARTED, then FINISHED or FAILED: :mod:`moviecdc.deploy_log`). A deploy that
+    fails resumes the task if it had suspended it, so a failed deploy does not stop the
+    pipeline; one that is killed is finished by the next ``run``.
 
     Raises:
         DeployError: a statement failed; names the script, line and statement.
     """
     report = DeployReport()
     todo = [i.script for i in items if i.apply] if items is not None else list(scripts)
+    deploy_id: str | None = None
+    suspended = False  # whether this deploy suspended a task (a failure resumes it)
+    if ns is not None:
+        found = deploy_log.unfinished(wh, ns)
+        if found is not None and on_note is not None:
+            on_note(f"{found.describe()}; this deploy finishes it")
     for script in todo:
+        if ns is not None and deploy_id is None:  # once the schema exists
+            deploy_id = deploy_log.start(wh, ns, user)
         for stmt in script.statements:
             try:
                 res = wh.execute(stmt.sql)
             except MovieCdcError as exc:
                 if ns is not None:
-                    with contextlib.suppress(MovieCdcError):  # the schema itself may be what failed
-                        record(wh, ns, script, "FAILED", user, exc.message)
+                    _after_failure(wh, ns, script, deploy_id, user, exc.message, on_note, resume=suspended)
                 raise DeployError(
                     f"deploy stopped at {script.name} line {stmt.line} ({summary(stmt.sql)}): {exc.message}",
                     hint=f"{len(report.applied)} statement(s) before it were applied;"
@@ -241,11 +227,49 @@ def deploy(
                 ) from exc
             applied = AppliedStatement(script.name, stmt.line, summary(stmt.sql), res.message)
             report.applied.append(applied)
+            suspended = suspended or _suspends_task(stmt.sql)
             if on_statement is not None:
                 on_statement(applied)
         if ns is not None:
-            record(wh, ns, script, "SUCCESS", user, None)
+            deploy_log.record(wh, ns, script.name, script.checksum, "SUCCESS", user, None)
+    if ns is not None:
+        if deploy_id is None:  # nothing to apply: still close what a killed deploy left open
+            deploy_id = deploy_log.start(wh, ns, user)
+        if deploy_id is not None:
+            deploy_log.finish(wh, ns, deploy_id, "FINISHED")
     return report
+
+
+def _suspends_task(sql: str) -> bool:
+    words = sql.split()
+    return len(words) >= 3 and [w.upper() for w in words[:2]] == ["ALTER", "TASK"] and words[-1].upper() == "SUSPEND"
+
+
+def _after_failure(
+    wh: Warehouse,
+    ns: str,
+    script: RenderedScript,
+    deploy_id: str | None,
+    user: str,
+    error: str,
+    on_note: Callable[[str], None] | None,
+    *,
+    resume: bool,
+) -> None:
+    """Record the failure, and leave the task running if this deploy suspended it."""
+    with contextlib.suppress(MovieCdcError):  # the schema itself may be what failed
+        deploy_log.record(wh, ns, script.name, script.checksum, "FAILED", user, error)
+    if resume and deploy_log.task_state(wh, ns) == "suspended":
+        try:
+            wh.execute(f"ALTER TASK {ns}.{TASK} RESUME")
+            if on_note is not None:
+                on_note(f"task {TASK} resumed: this deploy had suspended it to change it")
+        except MovieCdcError as exc:
+            if on_note is not None:
+                on_note(f"task {TASK} is left suspended (resuming it failed: {exc.message})")
+    if deploy_id is not None:
+        with contextlib.suppress(MovieCdcError):
+            deploy_log.finish(wh, ns, deploy_id, "FAILED", error)
 
 
 @dataclass(frozen=True)

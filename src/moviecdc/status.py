@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from moviecdc import deploy_log
 from moviecdc.dialect.query import effective_lag, table_names, unread_downstream
 from moviecdc.dialect.schedule import parse_target_lag
 from moviecdc.errors import MovieCdcError, SqlError
@@ -219,6 +220,11 @@ def _streams(wh: Warehouse, ns: str, report: StatusReport) -> None:
 
 
 def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history: int) -> None:
+    found = deploy_log.unfinished(wh, ns)
+    stopped_by_deploy = None
+    if found is not None:
+        still = "" if found.abandoned else f" yet (it started {found.age:.0f} s ago and may still be running)"
+        stopped_by_deploy = f"{found.describe()}{still}"
     for row in wh.execute(f"SHOW TASKS IN SCHEMA {ns}").dicts():
         name = str(row["name"])
         runs = wh.execute(
@@ -260,7 +266,12 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
             ],
         }
         report.tasks.append(info)
-        if row.get("state") != "started":
+        if row.get("state") != "started" and stopped_by_deploy is not None:
+            report.findings.append(
+                Finding(FAIL, name, f"task is suspended: {stopped_by_deploy}; changes are not being copied until"
+                        " `moviecdc run` (or `run --once`) resumes it, or `moviecdc deploy` finishes the deploy")
+            )  # fmt: skip
+        elif row.get("state") != "started":
             reason = row.get("last_suspended_reason") or "suspended"
             report.findings.append(
                 Finding(FAIL if reason == "SUSPENDED_DUE_TO_ERRORS" else WARN, name,

@@ -147,11 +147,14 @@ def test_first_deploy_sends_every_statement_and_records_history(target: tuple[An
                 "DESCRIBE TABLE",
                 "CREATE TABLE IF NOT EXISTS MOVIECDC.CDC.MOVIECDC_DEPLOY",
                 "INSERT INTO MOVIECDC.CDC.MOVIECDC_DEPLOY",
+                "SELECT applied_at",
+                "UPDATE MOVIECDC.CDC.MOVIECDC_DEPLOY",
             )
         )
     ]
     assert applied == rendered
-    assert sum(s.startswith("INSERT INTO MOVIECDC.CDC.MOVIECDC_DEPLOY_HISTORY") for s in sent) == 10
+    # one row per script, and the deploy's own row (STARTED, then FINISHED)
+    assert sum(s.startswith("INSERT INTO MOVIECDC.CDC.MOVIECDC_DEPLOY_HISTORY") for s in sent) == 11
 
 
 def test_redeploy_without_changes_only_resumes_the_task(target: tuple[Any, list[str]]) -> None:
@@ -169,6 +172,8 @@ def test_redeploy_without_changes_only_resumes_the_task(target: tuple[Any, list[
                 "DESCRIBE TABLE",
                 "CREATE TABLE IF",
                 "INSERT INTO MOVIECDC.CDC.MOVIECDC_DEPLOY_HISTORY",
+                "SELECT applied_at",
+                "UPDATE MOVIECDC.CDC.MOVIECDC_DEPLOY_HISTORY",
             )
         )
     ]

@@ -31,13 +31,18 @@ class PipelineRun:
     """What ``Warehouse.run_pipeline`` ran, in order."""
 
     steps: list[PipelineStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was found and done besides the steps
 
     @property
     def ok(self) -> bool:
         return all(step.ok for step in self.steps)
 
     def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "steps": [{"step": s.label, "outcome": s.outcome} for s in self.steps]}
+        return {
+            "ok": self.ok,
+            "steps": [{"step": s.label, "outcome": s.outcome} for s in self.steps],
+            "notes": list(self.notes),
+        }
 
 
 class Warehouse(Protocol):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -186,15 +188,71 @@ class SnowflakeWarehouse:
         unreachable = isinstance(exc, OSError) or (isinstance(operational, type) and isinstance(exc, operational))
         detail = self._first_line(exc)
         if unreachable and errno not in _LOGIN_HINTS:
+            # The connector says "Could not connect to Snowflake backend" whatever went wrong
+            # on the way: find out which, so that the hint fits.
+            host = f"{settings.account}.snowflakecomputing.com" if settings.account else None
+            kind = "tls" if errno == 250003 else probe(host, 443, min(float(settings.login_timeout), 5.0))
+            message, hint = _UNREACHABLE.get(kind, _UNREACHABLE[None])
             return ConnectionFailedError(
-                f"could not reach Snowflake {self._where} within {settings.login_timeout} s: {detail}",
-                hint=_REACH_HINT,
+                message.format(where=self._where, host=host, timeout=settings.login_timeout) + f": {detail}",
+                hint=hint,
             )
         user = f" for user {settings.user!r}" if settings.user else ""
         return ConnectionFailedError(
             f"Snowflake {self._where} refused the login{user}: {detail}",
             hint=_LOGIN_HINTS.get(errno, _LOGIN_HINT),
         )
+
+
+# How an unreachable account failed: (message, hint) per probe() answer.
+_UNREACHABLE: dict[str | None, tuple[str, str]] = {
+    "dns": (
+        "could not reach Snowflake {where}: the host {host} does not resolve",
+        "check the account identifier (orgname-accountname, without .snowflakecomputing.com) and DNS",
+    ),
+    "refused": (
+        "could not reach Snowflake {where}: {host} refused the connection",
+        "a firewall or proxy refuses HTTPS to Snowflake: check HTTPS_PROXY / NO_PROXY and outbound port 443",
+    ),
+    "timeout": (
+        "could not reach Snowflake {where}: no answer from {host} within {timeout} s",
+        "check network and proxy access (HTTPS_PROXY), or raise MOVIECDC_LOGIN_TIMEOUT",
+    ),
+    "tls": (
+        "could not reach Snowflake {where}: the TLS connection failed",
+        "a proxy may be intercepting HTTPS: trust its certificate (REQUESTS_CA_BUNDLE) or bypass it (NO_PROXY)",
+    ),
+    None: ("could not reach Snowflake {where} within {timeout} s", _REACH_HINT),
+}
+
+
+def probe(
+    host: str | None,
+    port: int,
+    timeout: float,
+    *,
+    resolve: Callable[..., object] = socket.getaddrinfo,
+    open_connection: Callable[..., Any] = socket.create_connection,
+) -> str | None:
+    """Why ``host:port`` cannot be reached: 'dns', 'refused', 'timeout', or None (it can be,
+    or there is a proxy in the way, whose own answer the connector already reported)."""
+    if not host or any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    try:
+        resolve(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return "dns"
+    except OSError:
+        return None
+    try:
+        open_connection((host, port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        return "refused"
+    except TimeoutError:
+        return "timeout"
+    except OSError:
+        return None
+    return None
 
 
 # Snowflake error numbers whose fix the user needs spelled out.
