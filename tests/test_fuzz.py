@@ -85,7 +85,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=steps)
 def test_random_statements_never_break_the_pipeline(
     ops: list[tuple[str, list[object] | None]], tmp_path_factory

@@ -9,9 +9,15 @@ UNION ALL, a dynamic table over another), and the pipeline's own two tables.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import itertools
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -66,8 +72,16 @@ refresh = st.tuples(st.just("refresh"), keys, groups, values, decimals)
 ops = st.lists(st.one_of(insert, insert, update, delete, refresh, relabel), max_size=14)
 
 
-def make_shapes() -> Engine:
-    eng = Engine(":memory:", clock=ManualClock(datetime(2025, 9, 1, tzinfo=UTC)), database="DB", schema="S")
+SHAPES_START = datetime(2025, 9, 1, tzinfo=UTC)
+_COPIES = itertools.count()
+
+
+@functools.cache
+def _shapes_template() -> Path:
+    """Every shape created once per process, in a file that each test gets a copy of."""
+    folder = Path(tempfile.mkdtemp(prefix="moviecdc-shapes-"))
+    atexit.register(shutil.rmtree, folder, True)
+    eng = Engine(folder / "template.duckdb", clock=ManualClock(SHAPES_START), database="DB", schema="S")
     eng.execute("CREATE TABLE t (k INT, g STRING, v INT, d NUMBER(10, 2))")
     eng.execute("CREATE TABLE r (g STRING, label STRING)")
     eng.execute("INSERT INTO r VALUES ('a', 'Alpha'), ('b', 'Beta'), ('b', 'Bravo')")
@@ -76,7 +90,18 @@ def make_shapes() -> Engine:
         eng.execute(
             f"CREATE DYNAMIC TABLE {name} TARGET_LAG = '1 minute' WAREHOUSE = wh REFRESH_MODE = INCREMENTAL AS {query}"
         )
-    return eng
+    eng.close()
+    return folder / "template.duckdb"
+
+
+def make_shapes() -> Engine:
+    """A fresh engine holding the tables t and r and every shape as an incremental table."""
+    template = _shapes_template()
+    for old in template.parent.glob("copy-*"):  # the tests before this one closed theirs
+        old.unlink(missing_ok=True)
+    copy = template.with_name(f"copy-{next(_COPIES)}.duckdb")
+    shutil.copyfile(template, copy)
+    return Engine(copy, clock=ManualClock(SHAPES_START), database="DB", schema="S")
 
 
 @pytest.fixture
@@ -131,7 +156,7 @@ def check_every_shape(sequence: list) -> None:
         eng.close()
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(sequence=ops)
 def test_incremental_refresh_equals_full_refresh_for_every_shape(sequence: list) -> None:
     check_every_shape(sequence)
@@ -197,7 +222,7 @@ mixes = st.fixed_dictionaries(
 ).map(lambda m: {"insert": 0.3, **m})
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(seed=st.integers(0, 2**31), mix=mixes, batches=st.lists(st.integers(1, 120), min_size=1, max_size=4))
 def test_pipeline_tables_incremental_equal_full(seed: int, mix: dict[str, float], batches: list[int]) -> None:
     check_pipeline(seed, mix, batches)
@@ -371,7 +396,7 @@ def check_newest(sequence: list) -> Engine:
     return eng
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(sequence=log_ops)
 def test_newest_row_per_key_incremental_equals_full(sequence: list) -> None:
     check_newest(sequence).close()

@@ -25,6 +25,7 @@ from moviecdc import deploy_log
 from moviecdc.cli import main
 from moviecdc.config import Settings
 from moviecdc.deploy import deploy
+from moviecdc.emulator.scheduler import run_pending
 from moviecdc.errors import MovieCdcError
 from moviecdc.render import render_all, template_variables
 from moviecdc.results import Rows
@@ -124,8 +125,8 @@ def trial(tmp_path: Path, capsys: pytest.CaptureFixture[str], kill_at: int, insi
     with LocalWarehouse(db) as wh:
         deploy(wh, SCRIPTS, ns=NS)
         wh.insert_rows(f"{NS}.raw_movie_bookings", INSERT_COLUMNS, [booking_row(b) for b in gen.bookings(30)])
-    assert cli(["run", "--once"], db, capsys)[0] == 0
     with LocalWarehouse(db) as wh:
+        run_pending(wh.engine, catch_up=True)
         ledger.check(wh)
         apply_changes(wh, NS, gen.changes(25))  # pending when the deploy starts
     assert in_child(db, kill_at) == -signal.SIGKILL, point
@@ -157,7 +158,12 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return deploy_statements(tmp_path_factory.mktemp("scratch"))
 
 
-@pytest.mark.parametrize("point", ["before the suspension", "after the task changed", "after the resume"])
+@pytest.mark.parametrize(
+    "point",
+    ["after the task changed",
+     pytest.param("before the suspension", marks=pytest.mark.slow),
+     pytest.param("after the resume", marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_killed_deploy_then_run_once_delivers_every_change_exactly_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], point: str, sent: list[str]
 ) -> None:

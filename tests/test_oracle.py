@@ -273,7 +273,7 @@ def run_oracle(ops: list[tuple[Any, ...]]) -> None:
         check_oracle(wh, model)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=operations)
 def test_insights_equal_figures_recomputed_from_the_source(ops: list[tuple[Any, ...]]) -> None:
     run_oracle(ops)

@@ -447,9 +447,20 @@ def table_state(wh: LocalWarehouse) -> Counter[tuple[object, ...]]:
     return Counter(wh.execute(f"SELECT {', '.join(INSERT_COLUMNS)} FROM {TABLE}").rows)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 120))
 def test_batched_apply_equals_applying_each_change_in_order(seed: int, n: int) -> None:
+    check_batched_equals_one_by_one(seed, n)
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 300))
+def test_batched_apply_equals_applying_each_change_in_order_thoroughly(seed: int, n: int) -> None:
+    check_batched_equals_one_by_one(seed, n)
+
+
+def check_batched_equals_one_by_one(seed: int, n: int) -> None:
     results = []
     for apply in (lambda wh, ch: apply_changes(wh, NS, ch), one_by_one):
         gen = ChangeGenerator(seed, movies=3, customers=5)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,12 +66,26 @@ mixes = st.fixed_dictionaries(
 ).map(lambda m: {"insert": 0.3, **m})
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 2**31), mix=mixes, batches=st.lists(st.integers(1, 150), min_size=1, max_size=4),
        catch_up_between=st.booleans())  # fmt: skip
 def test_oracle_holds_after_simulated_workloads(
     seed: int, mix: dict[str, float], batches: list[int], catch_up_between: bool
 ) -> None:
+    check_simulated_workload(seed, mix, batches, catch_up_between)
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31), mix=mixes, batches=st.lists(st.integers(1, 300), min_size=1, max_size=6),
+       catch_up_between=st.booleans())  # fmt: skip
+def test_oracle_holds_after_simulated_workloads_thoroughly(
+    seed: int, mix: dict[str, float], batches: list[int], catch_up_between: bool
+) -> None:
+    check_simulated_workload(seed, mix, batches, catch_up_between)
+
+
+def check_simulated_workload(seed: int, mix: dict[str, float], batches: list[int], catch_up_between: bool) -> None:
     clock = ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC))
     with LocalWarehouse(":memory:", clock=clock) as wh:
         deploy_pipeline(wh)

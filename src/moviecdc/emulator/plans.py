@@ -185,6 +185,15 @@ def delta_plan(
 
 # The plans made for each compiled query, by their changed inputs: they go with it.
 _PLANS: weakref.WeakKeyDictionary[ivm.Compiled, dict[object, ivm.Plan | None]] = weakref.WeakKeyDictionary()
+_FULL: weakref.WeakKeyDictionary[ivm.Compiled, ivm.FullPlan] = weakref.WeakKeyDictionary()
+
+
+def full_plan(comp: ivm.Compiled) -> ivm.FullPlan:
+    """The statements of a full refresh of a compiled query (they depend on nothing else)."""
+    plan = _FULL.get(comp)
+    if plan is None:
+        plan = _FULL[comp] = ivm.plan_full(comp)
+    return plan
 
 
 def log_columns(engine: Session, key: Key) -> list[str] | None:

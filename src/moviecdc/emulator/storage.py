@@ -177,7 +177,7 @@ def recompute(engine: Session, dt: DynamicTableState, comp: ivm.Compiled | None,
     try:
         if comp is not None:
             ensure_indexes(engine, dt, comp)
-            full = ivm.plan_full(comp)
+            full = plans.full_plan(comp)
             for table, rows in full.states:
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS {rows}")
             sql = full.query
