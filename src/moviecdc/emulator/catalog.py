@@ -220,6 +220,12 @@ class Catalog:
         self.dynamic_tables: dict[Key, DynamicTableState] = {}
         self.versions: dict[Key, int] = {}
         self.meta: dict[str, str] = {}
+        # Inside a transaction writes are held here and written by flush() just before the
+        # commit, in few statements (a key written twice is written once); outside one they
+        # go straight to DuckDB. Session sets ``buffering`` and calls flush() / discard().
+        self.buffering = False
+        self._out: dict[str, dict[tuple[Any, ...], tuple[Any, ...] | None]] = {t: {} for t in _TABLES}
+        self._held: dict[str, set[tuple[Any, ...]]] = {t: set() for t in _TABLES}  # keys the file holds
 
     def bootstrap(self) -> None:
         for ddl in BOOTSTRAP:
@@ -250,6 +256,8 @@ class Catalog:
         self.tasks.clear()
         self.dynamic_tables.clear()
         self.versions, self.meta = {}, {}
+        self.discard()
+        self._held = {t: set() for t in _TABLES}
         found = self.con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'objects'", [SCHEMA]
         ).fetchone()
@@ -266,6 +274,9 @@ class Catalog:
             ).fetchall()
         }
         self.meta = dict(self.con.execute(f"SELECT key, value FROM {SCHEMA}.meta").fetchall())
+        self._held["objects"] = {(kind, *key) for kind in _KINDS for key in self._store(kind)}
+        self._held["meta"] = {(k,) for k in self.meta}
+        self._held["table_versions"] = set(self.versions)
 
     def _store(self, kind: str) -> dict[Key, Any]:
         stores: dict[str, dict[Key, Any]] = {
@@ -280,44 +291,88 @@ class Catalog:
     def save(self, obj: TrackedTable | StreamState | TaskState | DynamicTableState) -> None:
         kind = next(k for k, cls in _KINDS.items() if isinstance(obj, cls))
         key = (obj.schema, obj.name)
-        self.con.execute(
-            f"DELETE FROM {SCHEMA}.objects WHERE kind = ? AND schema_name = ? AND name = ?",
-            [kind, *key],
-        )
-        self.con.execute(f"INSERT INTO {SCHEMA}.objects VALUES (?, ?, ?, ?)", [kind, *key, _encode(obj)])
         self._store(kind)[key] = obj
+        self._put("objects", (kind, *key), (_encode(obj),))
 
     def delete(self, kind: str, key: Key) -> None:
-        self.con.execute(
-            f"DELETE FROM {SCHEMA}.objects WHERE kind = ? AND schema_name = ? AND name = ?",
-            [kind, *key],
-        )
         self._store(kind).pop(key, None)
+        self._put("objects", (kind, *key), None)
 
     def set_meta(self, key: str, value: str) -> None:
-        if self.read_only:  # e.g. the clock's high-water mark while only reading
-            self.meta[key] = value
-            return
-        if key in self.meta:
-            self.con.execute(f"UPDATE {SCHEMA}.meta SET value = ? WHERE key = ?", [value, key])
-        else:
-            self.con.execute(f"INSERT INTO {SCHEMA}.meta VALUES (?, ?)", [key, value])
         self.meta[key] = value
+        if not self.read_only:  # read-only: e.g. the clock's high-water mark, kept in memory
+            self._put("meta", (key,), (value,))
 
     def set_version(self, key: Key, version: int, when: datetime) -> None:
-        if key in self.versions:
-            self.con.execute(
-                f"UPDATE {SCHEMA}.table_versions SET version = ?, changed_at = ?"
-                " WHERE schema_name = ? AND table_name = ?",
-                [version, when, *key],
-            )
-        else:
-            self.con.execute(f"INSERT INTO {SCHEMA}.table_versions VALUES (?, ?, ?, ?)", [*key, version, when])
         self.versions[key] = version
+        self._put("table_versions", key, (version, when))
 
     def drop_version(self, key: Key) -> None:
-        self.con.execute(
-            f"DELETE FROM {SCHEMA}.table_versions WHERE schema_name = ? AND table_name = ?",
-            list(key),
-        )
         self.versions.pop(key, None)
+        self._put("table_versions", key, None)
+
+    def _put(self, table: str, key: tuple[Any, ...], values: tuple[Any, ...] | None) -> None:
+        self._out[table][key] = values
+        if not self.buffering:
+            self.flush()
+
+    def discard(self) -> None:
+        """Forget the held writes (the transaction rolled back; load() rereads the file)."""
+        self._out = {t: {} for t in _TABLES}
+
+    def flush(self) -> None:
+        """Write the held writes: per table at most one DELETE, one UPDATE and one INSERT."""
+        out = self._out
+        self.discard()
+        for table, rows in out.items():
+            if rows:
+                self._write(table, rows)
+
+    def _write(self, table: str, rows: dict[tuple[Any, ...], tuple[Any, ...] | None]) -> None:
+        keys, values = _TABLES[table]
+        name, held = f"{SCHEMA}.{table}", self._held[table]
+        match = " AND ".join(f"t.{c} = ?" for c in keys)
+        gone = [k for k, v in rows.items() if v is None and k in held]
+        old = [(k, v) for k, v in rows.items() if v is not None and k in held]
+        new = [(*k, *v) for k, v in rows.items() if v is not None and k not in held]
+        if len(gone) == 1:
+            self.con.execute(f"DELETE FROM {name} t WHERE {match}", list(gone[0]))
+        elif gone:
+            self.con.execute(
+                f"DELETE FROM {name} t USING (VALUES {_marks(len(gone), len(keys))}) AS v({', '.join(keys)})"
+                f" WHERE {' AND '.join(f't.{c} = v.{c}' for c in keys)}",
+                [x for k in gone for x in k],
+            )
+        if len(old) == 1:
+            sets = ", ".join(f"{c} = ?" for c in values)
+            self.con.execute(f"UPDATE {name} t SET {sets} WHERE {match}", [*old[0][1], *old[0][0]])
+        elif old:
+            cols = (*keys, *values)
+            self.con.execute(
+                f"UPDATE {name} t SET {', '.join(f'{c} = v.{c}' for c in values)} FROM"
+                f" (VALUES {_marks(len(old), len(cols))}) AS v({', '.join(cols)})"
+                f" WHERE {' AND '.join(f't.{c} = v.{c}' for c in keys)}",
+                [x for k, v in old for x in (*k, *v)],
+            )
+        if new:
+            cols = (*keys, *values)
+            self.con.execute(
+                f"INSERT INTO {name} ({', '.join(cols)}) VALUES {_marks(len(new), len(cols))}",
+                [x for r in new for x in r],
+            )
+        held.difference_update(gone)
+        held.update(r[: len(keys)] for r in new)
+
+
+# The metadata tables written through Catalog: (key columns, value columns).
+_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "objects": (("kind", "schema_name", "name"), ("spec",)),
+    "meta": (("key",), ("value",)),
+    "table_versions": (("schema_name", "table_name"), ("version", "changed_at")),
+}
+
+
+def _marks(rows: int, width: int) -> str:
+    """``(?, ?), (?, ?)`` for ``rows`` rows of ``width`` values."""
+    one = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([one] * rows)

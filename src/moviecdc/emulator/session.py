@@ -252,21 +252,23 @@ class Session:
             yield
             return
         self.con.begin()
-        self._in_txn = True
+        self._in_txn = self.catalog.buffering = True
         self._read_version = self.version
         try:
             yield
+            self.catalog.flush()
             faults.hit("commit.before")
             self.con.commit()
             faults.hit("commit.after")
         except BaseException:
+            self.catalog.discard()
             with contextlib.suppress(duckdb.Error):
                 self.con.rollback()
             self.catalog.load()
             self._schemas = None
             raise
         finally:
-            self._in_txn = False
+            self._in_txn = self.catalog.buffering = False
             self._read_version = None
 
     def begin_user_transaction(self) -> None:
@@ -274,7 +276,7 @@ class Session:
         if self._user_txn:
             return
         self.con.begin()
-        self._in_txn = self._user_txn = True
+        self._in_txn = self._user_txn = self.catalog.buffering = True
         self._read_version = self.version
 
     def end_user_transaction(self, *, commit: bool) -> None:
@@ -289,13 +291,15 @@ class Session:
                         st.offset = offset
                         st.last_consumed_on = self.now()
                         self.catalog.save(st)
+                self.catalog.flush()
                 self.con.commit()
             else:
+                self.catalog.discard()
                 self.con.rollback()
                 self.catalog.load()
                 self._schemas = None
         finally:
-            self._in_txn = self._user_txn = False
+            self._in_txn = self._user_txn = self.catalog.buffering = False
             self._read_version = None
             self.pending_offsets = {}
 
