@@ -22,7 +22,6 @@ import jsonschema
 import pytest
 
 from moviecdc import deploy_log
-from moviecdc.cli import main
 from moviecdc.config import Settings
 from moviecdc.deploy import deploy
 from moviecdc.emulator.scheduler import run_pending
@@ -34,6 +33,7 @@ from moviecdc.simulate.runner import INSERT_COLUMNS, apply_changes, booking_row
 from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS
 from tests.exactly_once import Ledger
+from tests.test_cli import run as run_cli
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "status.schema.json").read_text())
@@ -99,16 +99,7 @@ def in_child(db: Path, kill_at: int) -> int:
 
 
 def cli(args: list[str], db: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    old = dict(os.environ)
-    os.environ.update({"MOVIECDC_DB": str(db), "MOVIECDC_TARGET": "local"})
-    try:
-        with pytest.raises(SystemExit) as exc:
-            main(args)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
+    return run_cli(args, {"MOVIECDC_DB": str(db), "MOVIECDC_TARGET": "local"}, capsys)
 
 
 def task_state(db: Path) -> str:

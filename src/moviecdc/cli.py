@@ -49,9 +49,9 @@ class App:
     @property
     def ns(self) -> str:
         """The settings' namespace (commands without --var)."""
-        from moviecdc.render import ident
+        from moviecdc.render import namespace
 
-        return f"{ident(self.settings.database, 'database')}.{ident(self.settings.schema, 'schema')}"
+        return namespace(self.settings)
 
 
 pass_app = click.make_pass_decorator(App)

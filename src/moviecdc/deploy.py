@@ -261,7 +261,7 @@ def _after_failure(
         deploy_log.record(wh, ns, script.name, script.checksum, "FAILED", user, error)
     if resume and deploy_log.task_state(wh, ns) == "suspended":
         try:
-            wh.execute(f"ALTER TASK {ns}.{TASK} RESUME")
+            deploy_log.resume_task(wh, ns)
             if on_note is not None:
                 on_note(f"task {TASK} resumed: this deploy had suspended it to change it")
         except MovieCdcError as exc:

@@ -78,10 +78,19 @@ def finish(wh: Warehouse, ns: str, deploy_id: str, outcome: str, error: str | No
         f"UPDATE {ns}.{HISTORY_TABLE} SET outcome = ?, error = ? WHERE script = ? AND checksum = ?",
         [outcome, error, DEPLOY_ROW, deploy_id],
     )
+    close_abandoned(wh, ns)
+
+
+def close_abandoned(wh: Warehouse, ns: str) -> None:
+    """Mark every deploy row still STARTED as INTERRUPTED."""
     wh.execute(
-        f"UPDATE {ns}.{HISTORY_TABLE} SET outcome = 'INTERRUPTED' WHERE script = ? AND outcome = 'STARTED'",
-        [DEPLOY_ROW],
+        f"UPDATE {ns}.{HISTORY_TABLE} SET outcome = 'INTERRUPTED' WHERE script = '{DEPLOY_ROW}' AND outcome = 'STARTED'"
     )
+
+
+def resume_task(wh: Warehouse, ns: str) -> None:
+    """Resume the pipeline's task (what 090 does at the end of a deploy)."""
+    wh.execute(f"ALTER TASK {ns}.{TASK} RESUME")
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ def recover(wh: Warehouse, ns: str) -> str | None:
     resumed = False
     if found.task_suspended:
         try:
-            wh.execute(f"ALTER TASK {ns}.{TASK} RESUME")
+            resume_task(wh, ns)
             resumed = True
         except MovieCdcError as exc:
             return (
@@ -160,10 +169,7 @@ def recover(wh: Warehouse, ns: str) -> str | None:
                 " run `moviecdc deploy`"
             )
     with contextlib.suppress(MovieCdcError):
-        wh.execute(
-            f"UPDATE {ns}.{HISTORY_TABLE} SET outcome = 'INTERRUPTED'"
-            f" WHERE script = '{DEPLOY_ROW}' AND outcome = 'STARTED'"
-        )
+        close_abandoned(wh, ns)
     if resumed:
         return (
             f"{found.describe()} and left task {TASK} suspended: resumed it (run `moviecdc deploy` to finish the rest)"

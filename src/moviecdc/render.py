@@ -100,6 +100,11 @@ def ident(value: object, what: str = "identifier") -> str:
     )
 
 
+def namespace(settings: Settings) -> str:
+    """``DATABASE.SCHEMA`` of the settings, each part a valid (quoted if need be) identifier."""
+    return f"{ident(settings.database, 'database')}.{ident(settings.schema, 'schema')}"
+
+
 def literal(value: object) -> str:
     """A Snowflake string literal (quotes and backslashes escaped)."""
     text = str(value).replace("\\", "\\\\").replace("'", "''")

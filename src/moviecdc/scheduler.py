@@ -21,7 +21,7 @@ from moviecdc import deploy_log
 from moviecdc.clock import Clock
 from moviecdc.config import Settings
 from moviecdc.errors import ConfigError, DatabaseBusyError, MovieCdcError
-from moviecdc.render import ident
+from moviecdc.render import namespace
 from moviecdc.warehouse import connect
 from moviecdc.warehouse.base import PipelineRun, Warehouse
 from moviecdc.warehouse.snowflake import run_snowflake_once
@@ -29,10 +29,6 @@ from moviecdc.warehouse.snowflake import run_snowflake_once
 __all__ = ["run_local_pass", "run_loop", "run_once", "run_pass", "run_snowflake_once"]
 
 MAX_BACKOFF = 60.0  # seconds: the longest wait between tries while the file is busy
-
-
-def namespace(settings: Settings) -> str:
-    return f"{ident(settings.database, 'database')}.{ident(settings.schema, 'schema')}"
 
 
 def run_pass(wh: Warehouse, ns: str, *, catch_up: bool) -> PipelineRun:

@@ -23,7 +23,7 @@ import streamlit as st
 from moviecdc.config import Settings, load
 from moviecdc.errors import DatabaseBusyError, MovieCdcError
 from moviecdc.names import FILTERED, INSIGHTS
-from moviecdc.render import ident
+from moviecdc.render import namespace
 from moviecdc.status import collect_status
 from moviecdc.warehouse import connect
 
@@ -172,7 +172,7 @@ def health_panel(health: dict[str, Any]) -> None:
 def main() -> None:
     st.set_page_config(page_title="Movie bookings", layout="wide")
     settings = _settings()
-    ns = f"{ident(settings.database)}.{ident(settings.schema)}"
+    ns = namespace(settings)
     st.title("Movie bookings")
     st.caption(f"{settings.target} · {ns} · figures from {FILTERED} and {INSIGHTS}")
     try:

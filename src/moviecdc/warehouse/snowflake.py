@@ -21,7 +21,7 @@ from typing import Any, cast
 from moviecdc.config import Settings, snowflake_connect_args
 from moviecdc.errors import ConfigError, ConnectionFailedError, MovieCdcError, SqlError
 from moviecdc.names import DYNAMIC_TABLES, TASK
-from moviecdc.render import ident
+from moviecdc.render import namespace
 from moviecdc.warehouse.base import Params, PipelineRun, PipelineStep, Rows, Warehouse
 
 INSERT_CHUNK_ROWS = 1000
@@ -64,7 +64,7 @@ class SnowflakeWarehouse:
         """
         # settings first: a missing account is reported even without the connector
         kwargs = snowflake_connect_args(settings, query_tag=query_tag)
-        self.ns = f"{ident(settings.database, 'database')}.{ident(settings.schema, 'schema')}"
+        self.ns = namespace(settings)
         # Duck-typed: the real module or a test fake with connect() and errors.
         self._connector = cast(Any, connector if connector is not None else _import_connector())
         self._caught = _error_classes(self._connector)
