@@ -119,6 +119,9 @@ def collect_status(
     report = StatusReport(target=wh.target, namespace=ns, generated_at=now)
     if wh.target == "local":
         report.notes.extend(LOCAL_NOTES)
+    notes = getattr(wh, "notes", None)  # the local engine: settings it keeps but does not emulate
+    if callable(notes):
+        report.notes.extend(notes())
     _source(wh, ns, report)
     _streams(wh, ns, report)
     _events(wh, ns, report)

@@ -152,6 +152,7 @@ class DynamicTableState:
     consecutive_failures: int = 0
     initialized: bool = False
     owner: str = "LOCAL"
+    params: dict[str, str] = field(default_factory=dict)  # accepted settings kept for SHOW (emulator/notes.py)
 
     @property
     def key(self) -> Key:

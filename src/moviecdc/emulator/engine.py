@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from moviecdc.emulator import scheduler, statements
+from moviecdc.emulator import notes, scheduler, statements
 from moviecdc.emulator.core import Core
 from moviecdc.emulator.scheduler import PassReport
 
@@ -29,6 +29,10 @@ class Engine(Core):
     def run_pending(self, *, catch_up: bool = False) -> PassReport:
         """One scheduler pass (see :func:`moviecdc.emulator.scheduler.run_pending`)."""
         return scheduler.run_pending(self, catch_up=catch_up)
+
+    def notes(self) -> list[str]:
+        """Settings accepted and kept but not emulated (see :mod:`moviecdc.emulator.notes`)."""
+        return notes.unemulated(self.catalog)
 
     def __enter__(self) -> Engine:
         return self

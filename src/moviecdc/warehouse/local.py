@@ -56,6 +56,10 @@ class LocalWarehouse:
         steps += [PipelineStep(f"dynamic table {n}", f"{state} ({action})") for n, state, action in report.refreshes]
         return PipelineRun(steps)
 
+    def notes(self) -> list[str]:
+        """What the engine accepts here but does not emulate (``status`` prints each as a NOTE)."""
+        return self.engine.notes()
+
     def close(self) -> None:
         self.engine.close()
 
