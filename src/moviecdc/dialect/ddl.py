@@ -104,6 +104,17 @@ class AlterTask:
 @dataclass(frozen=True)
 class ExecuteTask:
     name: Name
+    retry_last: bool = False  # EXECUTE TASK ... RETRY LAST
+    config: str | None = None  # EXECUTE TASK ... USING CONFIG = '<json>'
+
+
+@dataclass(frozen=True)
+class TaskFunction:
+    """``SELECT`` / ``CALL`` of a system function that changes tasks:
+    SYSTEM$TASK_DEPENDENTS_ENABLE, SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS."""
+
+    function: str
+    name: Name
 
 
 @dataclass(frozen=True)
@@ -119,14 +130,18 @@ class CreateDynamicTable:
     initialize: str = "ON_CREATE"
     columns: tuple[str, ...] = ()
     comment: str | None = None
+    scheduler: str = "ENABLE"  # ENABLE | DISABLE (DISABLE: refreshed only by ALTER ... REFRESH)
+    frozen_where: str | None = None  # FROZEN WHERE (<predicate>), or the legacy IMMUTABLE WHERE
+    backfill: Name | None = None  # BACKFILL FROM <table>
+    params: dict[str, str] = field(default_factory=dict)  # e.g. INITIALIZATION_WAREHOUSE
 
 
 @dataclass(frozen=True)
 class AlterDynamicTable:
     names: tuple[Name, ...]
-    action: str  # REFRESH | SUSPEND | RESUME | SET
+    action: str  # REFRESH | SUSPEND | RESUME | SET | UNSET
     if_exists: bool = False
-    props: dict[str, str] = field(default_factory=dict)
+    props: dict[str, str] = field(default_factory=dict)  # SET / UNSET; FROZEN WHERE is key FROZEN_WHERE
 
 
 @dataclass(frozen=True)
@@ -143,6 +158,10 @@ class Show:
     like: str | None = None
     scope: str | None = None  # SCHEMA | DATABASE | ACCOUNT
     scope_name: Name | None = None
+    starts_with: str | None = None  # STARTS WITH '<name>' (case-sensitive)
+    limit: int | None = None  # LIMIT <rows> [FROM '<name>']
+    limit_from: str | None = None
+    root_only: bool = False  # SHOW TASKS ... ROOT ONLY
 
 
 @dataclass(frozen=True)
@@ -162,6 +181,7 @@ CdcStatement = (
     | DropObject
     | Show
     | Describe
+    | TaskFunction
 )
 
 _CDC_KINDS = {"STREAM", "TASK", "DYNAMIC"}
@@ -308,6 +328,10 @@ class _Parser:
 
 
 _HEAD = re.compile(r"\s*([A-Za-z_]+)\b")
+_TASK_FUNCTION = re.compile(
+    r"(?is)\s*(?:SELECT|CALL)\s+(SYSTEM\$TASK_DEPENDENTS_ENABLE|SYSTEM\$USER_TASK_CANCEL_ONGOING_EXECUTIONS)"
+    r"\s*\(\s*'((?:[^']|'')*)'\s*\)\s*;?\s*"
+)
 _CDC_HEADS = {"CREATE", "ALTER", "EXECUTE", "DROP", "SHOW", "DESCRIBE", "DESC"}
 
 
@@ -324,6 +348,11 @@ def parse_cdc(sql: str) -> CdcStatement | None:
         SqlError: it is one of these statements but malformed.
     """
     head = _HEAD.match(sql)
+    if head is not None and head.group(1).upper() in {"SELECT", "CALL"}:
+        m = _TASK_FUNCTION.fullmatch(sql)
+        if m is not None:
+            return TaskFunction(m.group(1).upper(), _Parser(m.group(2).replace("''", "'")).name())
+        return None
     if head is not None and head.group(1).upper() not in _CDC_HEADS:
         return None  # ordinary DML or a query: spare tokenizing a possibly long statement
     p = _Parser(sql)
@@ -352,12 +381,22 @@ def parse_cdc(sql: str) -> CdcStatement | None:
         if not p.accept("TASK"):
             return None
         name = p.name()
+        if p.accept("RETRY", "LAST"):
+            if not p.at_end():
+                raise SqlError("syntax error: EXECUTE TASK ... RETRY LAST takes no other option", statement=sql)
+            return ExecuteTask(name, retry_last=True)
+        config = None
+        if p.accept("USING"):
+            p.expect("CONFIG")
+            if p.peek() is not None and p.peek().token_type == TokenType.EQ:  # type: ignore[union-attr]
+                p.i += 1
+            config = p.string()
         if not p.at_end():
-            raise UnsupportedSqlError(
-                "EXECUTE TASK options (RETRY LAST, USING CONFIG) are not supported locally",
-                statement=sql,
+            got = p.peek()
+            raise SqlError(
+                f"syntax error: unexpected {got.text if got else ''!r} after EXECUTE TASK {name}", statement=sql
             )
-        return ExecuteTask(name)
+        return ExecuteTask(name, config=config)
     if w0 == "DROP" and p.word(1) in {"STREAM", "TASK", "DYNAMIC"}:
         p.i = 1
         kind = "DYNAMIC TABLE" if p.accept("DYNAMIC", "TABLE") else p.word()
@@ -465,10 +504,7 @@ def _parse_create_task(p: _Parser, or_replace: bool, or_alter: bool) -> CreateTa
             p.value()
             continue
         if p.accept("EXECUTE", "AS", "USER"):
-            p.name()
-            continue
-        if p.word() == "FINALIZE" and p.peek(1) is not None:
-            p.prop()
+            params["EXECUTE_AS_USER"] = str(p.name())
             continue
         kv = p.prop()
         if kv is None:
@@ -583,11 +619,37 @@ def _parse_alter_dt(p: _Parser) -> AlterDynamicTable:
             p.accept("COPY", "SESSION")
             return AlterDynamicTable(tuple(names), action, if_exists)
     if p.accept("SET"):
+        if _accept_frozen(p):  # SET FROZEN WHERE (<predicate>) (or IMMUTABLE WHERE)
+            return AlterDynamicTable(tuple(names), "SET", if_exists, {"FROZEN_WHERE": _predicate(p)})
         return AlterDynamicTable(tuple(names), "SET", if_exists, p.prop_list("ALTER DYNAMIC TABLE ... SET"))
+    if p.accept("UNSET"):
+        keys: dict[str, str] = {}
+        while not p.at_end():
+            if _accept_frozen(p):
+                keys["FROZEN_WHERE"] = ""
+            else:
+                keys[p.word()] = ""
+                p.i += 1
+            if p.peek() is not None and p.peek().token_type == TokenType.COMMA:  # type: ignore[union-attr]
+                p.i += 1
+        return AlterDynamicTable(tuple(names), "UNSET", if_exists, keys)
     raise UnsupportedSqlError(
         f"ALTER DYNAMIC TABLE ... {p.word() or ''} is not supported by the local engine",
         statement=p.sql,
     )
+
+
+def _accept_frozen(p: _Parser) -> bool:
+    """``FROZEN WHERE``, or the legacy ``IMMUTABLE WHERE`` Snowflake still accepts."""
+    return p.accept("FROZEN", "WHERE") or p.accept("IMMUTABLE", "WHERE")
+
+
+def _predicate(p: _Parser) -> str:
+    """The parenthesised predicate of FROZEN WHERE, without its parentheses."""
+    tok = p.peek()
+    if tok is None or tok.token_type != TokenType.L_PAREN:
+        raise SqlError("syntax error: FROZEN WHERE needs a parenthesised predicate", statement=p.sql)
+    return p.value()[1:-1].strip()
 
 
 def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDynamicTable:
@@ -612,11 +674,24 @@ def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDyna
                 expecting_name = False
             p.i += 1
     props: dict[str, str] = {}
+    frozen: str | None = None
+    backfill: Name | None = None
     while not p.at_end() and p.word() != "AS":
         if p.accept("CLUSTER", "BY") or p.accept("CLUSTER BY") or p.accept("WITH"):
             p.value()  # clustering changes no result: accepted, no effect locally
             continue
         if p.accept("COPY", "GRANTS"):
+            continue
+        if _accept_frozen(p):
+            frozen = _predicate(p)
+            continue
+        if p.accept("BACKFILL", "FROM"):
+            backfill = p.name()
+            if p.word() in {"AT", "BEFORE"}:
+                raise UnsupportedSqlError(
+                    "BACKFILL FROM ... AT | BEFORE (time travel) is not supported by the local engine",
+                    statement=p.sql,
+                )
             continue
         kv = p.prop()
         if kv is None:
@@ -631,8 +706,16 @@ def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDyna
     if lag is None and props.get("SCHEDULER", "ENABLE").upper() != "DISABLE":
         raise SqlError("CREATE DYNAMIC TABLE requires TARGET_LAG", statement=p.sql)
     mode = props.get("REFRESH_MODE", "AUTO").upper()
-    if mode not in {"AUTO", "FULL", "INCREMENTAL"}:
+    if mode not in {"AUTO", "FULL", "INCREMENTAL", "ADAPTIVE"}:
         raise UnsupportedSqlError(f"REFRESH_MODE = {mode} is not supported by the local engine", statement=p.sql)
+    scheduler = props.get("SCHEDULER", "ENABLE").upper()
+    if scheduler not in {"ENABLE", "DISABLE"}:
+        raise SqlError(f"invalid value {scheduler!r} for SCHEDULER: ENABLE or DISABLE", statement=p.sql)
+    if backfill is not None and frozen is None:
+        raise SqlError(
+            "BACKFILL FROM needs a FROZEN WHERE clause: only the frozen region is backfilled", statement=p.sql
+        )
+    params = {k: props[k] for k in ("INITIALIZATION_WAREHOUSE",) if k in props}
     return CreateDynamicTable(
         name=name,
         query=query,
@@ -645,6 +728,10 @@ def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDyna
         initialize=props.get("INITIALIZE", "ON_CREATE").upper(),
         columns=tuple(columns),
         comment=props.get("COMMENT"),
+        scheduler=scheduler,
+        frozen_where=frozen,
+        backfill=backfill,
+        params=params,
     )
 
 
@@ -659,17 +746,40 @@ def _parse_show(p: _Parser) -> Show | None:
     scope_name: Name | None = None
     if p.accept("LIKE"):
         like = p.string()
+    tail = {"STARTS", "LIMIT", "ROOT"}
     if p.accept("IN"):
         if p.accept("ACCOUNT"):
             scope = "ACCOUNT"
         elif p.accept("DATABASE"):
             scope = "DATABASE"
-            scope_name = None if p.at_end() else p.name()
+            scope_name = None if p.at_end() or p.word() in tail else p.name()
         else:
             p.accept("SCHEMA")
             scope = "SCHEMA"
-            scope_name = None if p.at_end() else p.name()
-    return Show(kind, terse, like, scope, scope_name)
+            scope_name = None if p.at_end() or p.word() in tail else p.name()
+    starts_with = limit_from = None
+    limit: int | None = None
+    root_only = False
+    if p.accept("STARTS", "WITH"):
+        starts_with = p.string()
+    if kind == "TASKS" and p.accept("ROOT", "ONLY"):
+        root_only = True
+    if p.accept("LIMIT"):
+        tok = p.peek()
+        if tok is None or not tok.text.isdigit():
+            raise SqlError("syntax error: LIMIT needs a number of rows", statement=p.sql)
+        limit = int(tok.text)
+        p.i += 1
+        if p.accept("FROM"):
+            limit_from = p.string()
+    if not p.at_end():
+        got = p.peek()
+        raise SqlError(
+            f"SQL compilation error: syntax error: unexpected {got.text if got else ''!r} in SHOW {kind}",
+            errno=1003,
+            statement=p.sql,
+        )
+    return Show(kind, terse, like, scope, scope_name, starts_with, limit, limit_from, root_only)
 
 
 def parse_name(text: str) -> Name:

@@ -43,6 +43,7 @@ def captured_dml(
     text: str,
 ) -> tuple[int, tr.Context]:
     """Run DML on a tracked table, logging before/after row images (reference 1.3)."""
+    changelog.record_version_time(session, version)
     target = dml_target(expr)
     alias = target.alias_or_name
     phys = exp.to_table(tt.phys, dialect="duckdb")

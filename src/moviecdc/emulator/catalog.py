@@ -31,6 +31,8 @@ BOOTSTRAP = [
         (kind VARCHAR, schema_name VARCHAR, name VARCHAR, spec VARCHAR)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.table_versions
         (schema_name VARCHAR, table_name VARCHAR, version BIGINT, changed_at TIMESTAMPTZ)""",
+    # when each change to a tracked table was made: CHANGES ... AT (TIMESTAMP => ...)
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.version_times (version BIGINT, changed_at TIMESTAMPTZ)",
     # Snowflake's INFORMATION_SCHEMA.TASK_HISTORY columns (reference 2.7)
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.task_history (
         QUERY_ID VARCHAR, NAME VARCHAR, DATABASE_NAME VARCHAR, SCHEMA_NAME VARCHAR,
@@ -49,7 +51,7 @@ BOOTSTRAP = [
         REFRESH_END_TIME TIMESTAMPTZ, COMPLETION_TARGET TIMESTAMPTZ, QUALIFIED_NAME VARCHAR,
         LAST_COMPLETED_DEPENDENCY JSON, STATISTICS JSON, REFRESH_ACTION VARCHAR,
         REFRESH_TRIGGER VARCHAR, TARGET_LAG_SEC BIGINT, GRAPH_HISTORY_VALID_FROM TIMESTAMP,
-        INPUTS_WITH_CHANGED_DATA JSON)""",
+        INPUTS_WITH_CHANGED_DATA JSON, WAREHOUSE VARCHAR, REINIT_REASON VARCHAR)""",
 ]
 
 
@@ -70,6 +72,7 @@ class TrackedTable:
     # a dynamic table's log: the version since which insert entries carry the values
     # (the columns its readers use) too; None: not yet
     insert_images: int | None = None
+    trimmed_to: int = 0  # the log holds no entries at or below this version (retention.trim_change_logs)
 
     @property
     def phys(self) -> str:
@@ -95,6 +98,10 @@ class StreamState:
     stale: bool = False
     last_consumed_on: datetime | None = None
     owner: str = "LOCAL"
+    # a stream on a view: the tables it reads, and a fingerprint of the view definitions
+    base_tables: list[list[str]] = field(default_factory=list)
+    view_fingerprint: str | None = None
+    initial_rows: bool = False  # SHOW_INITIAL_ROWS = TRUE, not yet consumed
 
 
 @dataclass
@@ -119,6 +126,7 @@ class TaskState:
     last_suspended_reason: str | None = None
     consecutive_failures: int = 0
     graph_version: int = 1
+    committed_version: int = 0  # the graph_version last_committed_on was set for
     owner: str = "LOCAL"
 
     @property
@@ -136,7 +144,7 @@ class DynamicTableState:
     target_lag: str  # "DOWNSTREAM" or a duration as written
     lag_seconds: int | None
     warehouse: str | None
-    refresh_mode: str  # resolved: FULL | INCREMENTAL
+    refresh_mode: str  # resolved: FULL | INCREMENTAL | ADAPTIVE
     refresh_mode_reason: str | None
     initialize: str
     text: str
@@ -153,6 +161,10 @@ class DynamicTableState:
     initialized: bool = False
     owner: str = "LOCAL"
     params: dict[str, str] = field(default_factory=dict)  # accepted settings kept for SHOW (emulator/notes.py)
+    scheduler: str = "ENABLE"  # DISABLE: only ALTER ... REFRESH refreshes it
+    frozen_where: str | None = None  # the FROZEN WHERE predicate, Snowflake SQL over the table's columns
+    backfill: list[str] | None = None  # [schema, name] of the BACKFILL FROM table, until initialised
+    pending_reinit: str | None = None  # the next refresh reinitialises, for this REINIT_REASON
 
     @property
     def key(self) -> Key:
@@ -182,20 +194,27 @@ _ENGINE_TABLE = re.compile(r"t\d+(_log)?|dt_[0-9a-f]+_g\d+")
 
 
 @functools.cache
-def _expected_columns() -> dict[str, list[str]]:
-    """The metadata tables' columns, as BOOTSTRAP creates them (upper-cased names)."""
+def _expected_types() -> dict[str, list[tuple[str, str]]]:
+    """The metadata tables' columns and types, as BOOTSTRAP creates them (upper-cased names)."""
     con = duckdb.connect(":memory:")
     try:
         for ddl in BOOTSTRAP:
             con.execute(ddl)
         rows = con.execute(
-            "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns()"
+            "SELECT table_name, list((column_name, data_type) ORDER BY column_index) FROM duckdb_columns()"
             " WHERE schema_name = ? GROUP BY table_name",
             [SCHEMA],
         ).fetchall()
     finally:
         con.close()
-    return {str(t): [c.upper() for c in cols] for t, cols in rows}
+    return {str(t): [(str(c[0]).upper(), str(c[1])) for c in cols] for t, cols in rows}
+
+
+OLDER_FILE = "written by an older moviecdc"
+
+
+def _expected_columns() -> dict[str, list[str]]:
+    return {t: [c for c, _ in cols] for t, cols in _expected_types().items()}
 
 
 def _decode(cls: type[T], spec: str) -> T:
@@ -229,8 +248,20 @@ class Catalog:
         self._held: dict[str, set[tuple[Any, ...]]] = {t: set() for t in _TABLES}  # keys the file holds
 
     def bootstrap(self) -> None:
+        """Create the metadata tables, and add the columns a newer engine gives a table
+        that a file written by an older one lacks (its columns are a prefix of ours)."""
         for ddl in BOOTSTRAP:
             self.con.execute(ddl)
+        have = dict(
+            self.con.execute(
+                "SELECT table_name, count(*) FROM duckdb_columns()"
+                " WHERE schema_name = ? AND database_name = current_database() GROUP BY table_name",
+                [SCHEMA],
+            ).fetchall()
+        )
+        for table, cols in _expected_types().items():
+            for name, dtype in cols[int(have.get(table, len(cols))) :]:
+                self.con.execute(f'ALTER TABLE {SCHEMA}.{table} ADD COLUMN "{name}" {dtype}')
 
     def check(self) -> str | None:
         """What is wrong with the file's ``_moviecdc`` schema, or None: every metadata table
@@ -244,8 +275,12 @@ class Catalog:
         ).fetchall()
         for table, columns in rows:
             want = expected.get(str(table))
-            if want is not None and [c.upper() for c in columns] != want:
+            have = [c.upper() for c in columns]
+            if want is not None and have != want[: len(have)]:
                 return f"table {SCHEMA}.{table} does not have the engine's columns"
+            if want is not None and have != want and self.read_only:
+                # a prefix is a file an older engine wrote: bootstrap adds the rest, but not a reader
+                return OLDER_FILE
             if want is None and not _ENGINE_TABLE.fullmatch(str(table)):
                 return f"table {SCHEMA}.{table} is not one of the engine's"
         return None

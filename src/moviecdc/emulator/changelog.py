@@ -47,7 +47,13 @@ def track(session: Session, key: Key) -> TrackedTable:
     con.execute(f"CREATE VIEW {session.fq(key)} AS SELECT {cols} FROM {tt.phys}")
     con.execute(f"CREATE TABLE {tt.log} AS SELECT 0::BIGINT AS _version, TRUE AS _is_insert, * FROM {tt.phys} LIMIT 0")
     cat.save(tt)
+    record_version_time(session, tt.tracked_since)
     return tt
+
+
+def record_version_time(session: Session, version: int) -> None:
+    """Note when a change to a tracked table was made (or tracking began), for CHANGES ... AT."""
+    session.con.execute(f"INSERT INTO {SCHEMA}.version_times VALUES (?, ?)", [int(version), session.now()])
 
 
 def untrack(session: Session, key: Key, *, reason: str) -> None:
@@ -59,7 +65,7 @@ def untrack(session: Session, key: Key, *, reason: str) -> None:
     session.con.execute(f"DROP TABLE IF EXISTS {tt.log}")
     cat.delete("TRACKED", key)
     for st in cat.streams.values():
-        if (st.source_schema, st.source_name) == key:
+        if (st.source_schema, st.source_name) == key or list(key) in st.base_tables:
             st.stale = True
             st.comment = st.comment or f"stale: {reason}"
             cat.save(st)

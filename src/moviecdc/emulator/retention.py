@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from moviecdc.emulator.catalog import StreamState
+from moviecdc.emulator.catalog import SCHEMA, StreamState
 from moviecdc.emulator.session import Session
 
 DEFAULT_RETENTION_DAYS = 1  # DATA_RETENTION_TIME_IN_DAYS
@@ -43,18 +43,27 @@ def trim_change_logs(engine: Session) -> int:
         offsets = [
             st.offset
             for st in engine.catalog.streams.values()
-            if (st.source_schema, st.source_name) == key and not st.stale
+            if ((st.source_schema, st.source_name) == key or list(key) in st.base_tables) and not st.stale
         ]
         offsets += [  # an incremental dynamic table reads the entries after its last refresh
             dt.refresh_version
             for dt in engine.catalog.dynamic_tables.values()
-            if dt.refresh_mode == "INCREMENTAL" and dt.initialized and list(key) in dt.inputs
+            if dt.refresh_mode in ("INCREMENTAL", "ADAPTIVE") and dt.initialized and list(key) in dt.inputs
         ]
         below = min(offsets) if offsets else engine.version
         row = engine.con.execute(f"SELECT count(*) FROM {tt.log} WHERE _version <= ?", [below]).fetchone()
         if row and row[0]:
             engine.con.execute(f"DELETE FROM {tt.log} WHERE _version <= ?", [below])
             dropped += int(row[0])
+            tt.trimmed_to = max(tt.trimmed_to, below)  # CHANGES ... AT cannot reach back past it
+            engine.catalog.save(tt)
+    if engine.catalog.tracked:  # the version clock is kept as far back as the least trimmed log needs
+        floor = min(tt.trimmed_to for tt in engine.catalog.tracked.values())
+        engine.con.execute(
+            f"DELETE FROM {SCHEMA}.version_times WHERE version <"
+            f" (SELECT max(version) FROM {SCHEMA}.version_times WHERE version <= ?)",
+            [floor],
+        )
     return dropped
 
 

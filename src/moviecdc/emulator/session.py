@@ -26,7 +26,7 @@ from moviecdc.clock import Clock, SystemClock
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold, quote
 from moviecdc.emulator import faults, semantics
-from moviecdc.emulator.catalog import Catalog, Key
+from moviecdc.emulator.catalog import OLDER_FILE, Catalog, Key
 from moviecdc.errors import ConfigError, DamagedDatabaseError, DatabaseBusyError, UnsupportedSqlError
 
 _LOCK_RE = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
@@ -139,6 +139,7 @@ class Session:
         self.temp_tables: set[str] = set()
         self._schemas: frozenset[str] | None = None  # schema_names(), cached
         self.session_parameters: dict[str, object] = {}  # ALTER SESSION SET, as given
+        self.task_run: Any = None  # the task graph run in progress (tasks.GraphRun), for its SYSTEM$ functions
         self.databases: set[str] = {self.ctx.database}  # CREATE DATABASE names a database of this file
         self._stmt_ts: datetime | None = None
         # per-engine caches of the refresh planner (moviecdc.emulator.plans)
@@ -163,6 +164,11 @@ class Session:
                 con.execute(semantics.macros_sql())
                 catalog = Catalog(con, read_only=self.read_only)
                 problem = catalog.check()
+                if problem == OLDER_FILE:
+                    raise DamagedDatabaseError(
+                        f"local database {self.path} was {OLDER_FILE}",
+                        hint="run `moviecdc run --once` (or any command that writes) once to upgrade it",
+                    )
                 if problem is not None:
                     raise DamagedDatabaseError(
                         f"local database {self.path} holds metadata moviecdc did not write: {problem}",
@@ -289,6 +295,7 @@ class Session:
                     st = self.catalog.streams.get(key)
                     if st is not None:
                         st.offset = offset
+                        st.initial_rows = False  # SHOW_INITIAL_ROWS: only the first consumption
                         st.last_consumed_on = self.now()
                         self.catalog.save(st)
                 self.catalog.flush()

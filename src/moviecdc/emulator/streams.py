@@ -106,6 +106,37 @@ def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False
     )
 
 
+def rows_at_sql(tt: TrackedTable, version: int) -> str:
+    """The table's rows (``_row_id`` and every column) as they were at ``version``.
+
+    Rows the log does not name after the version are as they are now; a row it does name
+    existed then exactly when its first later entry is a before-image, which holds its
+    values. Reads the log from ``version`` on, so it needs the entries a reader of the
+    table at that version keeps (see ``retention.trim_change_logs``).
+    """
+    v = int(version)
+    cols = ", ".join(quote(c) for c in tt.columns)
+    later = f"SELECT _row_id FROM {tt.log} WHERE _version > {v}"
+    firsts = (
+        f"SELECT * FROM {tt.log} WHERE _version > {v}"
+        " QUALIFY row_number() OVER (PARTITION BY _row_id ORDER BY _version, _is_insert) = 1"
+    )
+    return (
+        f"SELECT _row_id, {cols} FROM {tt.phys} WHERE _row_id NOT IN ({later})"
+        f" UNION ALL SELECT _row_id, {cols} FROM ({firsts}) WHERE NOT _is_insert"
+    )
+
+
+def inserted_rows_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """The rows inserted between the versions (``_row_id`` and every column), with the
+    values they were inserted with, even if changed or deleted since (append-only, 1.1)."""
+    cols, source = _image_sql(tt, "inserted", "r._version")
+    return (
+        f"WITH inserted AS (SELECT _row_id, _version FROM ({_first_entries_sql(tt, v0, v1)}) WHERE _is_insert)"
+        f" SELECT r._row_id, {cols} FROM {source}"
+    )
+
+
 def has_changes_sql(tt: TrackedTable, v0: int, v1: int) -> str:
     """SYSTEM$STREAM_HAS_DATA: any logged change in the interval (1.6).
 

@@ -50,6 +50,10 @@ class Resolver(Protocol):
 
     def stream_has_data(self, name: str) -> bool: ...
 
+    def changes_sql(self, table: exp.Table) -> str:
+        """DuckDB SQL of ``table CHANGES (...) AT (...) [END (...)]``."""
+        ...
+
     def table_function_sql(self, name: str, kwargs: dict[str, object]) -> str: ...
 
     def statement_time_sql(self) -> str: ...
@@ -61,6 +65,19 @@ class Resolver(Protocol):
     def schema_in_other_case(self, schema: str) -> str | None:
         """The existing schema whose name is ``schema`` in another case, if ``schema`` itself
         does not exist (DuckDB would resolve one to the other)."""
+        ...
+
+    def task_graph_config(self, path: str | None) -> str | None:
+        """SYSTEM$GET_TASK_GRAPH_CONFIG: the running graph's config (or the value at
+        ``path``): a string as itself, another value as JSON text; None when there is none."""
+        ...
+
+    def predecessor_return_value(self, name: str | None) -> str | None:
+        """SYSTEM$GET_PREDECESSOR_RETURN_VALUE inside a task run."""
+        ...
+
+    def task_runtime_info(self, prop: str) -> str | None:
+        """SYSTEM$TASK_RUNTIME_INFO('<property>') inside a task run."""
         ...
 
 
@@ -210,6 +227,18 @@ def read_streams(node: exp.Expr, ctx: Context) -> exp.Expr:
     return node
 
 
+def read_changes(node: exp.Expr, ctx: Context) -> exp.Expr:
+    """``t CHANGES (...) AT (...)`` reads a change set, like a stream but moving no offset;
+    time travel on a table without CHANGES is not emulated."""
+    if isinstance(node, exp.Table) and node.args.get("changes") is not None:
+        return ctx.marker(ctx.resolver.changes_sql(node), node.alias_or_name)
+    if isinstance(node, exp.Table) and node.args.get("when") is not None:
+        raise UnsupportedSqlError(
+            "time travel (AT | BEFORE on a table) is not supported by the local engine; CHANGES (...) AT (...) is"
+        )
+    return node
+
+
 def system_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     """SYSTEM$STREAM_HAS_DATA('<stream>') is evaluated by the engine (reference 1.6)."""
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SYSTEM$STREAM_HAS_DATA":
@@ -217,9 +246,33 @@ def system_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
         if len(args) != 1 or not isinstance(args[0], exp.Literal) or not args[0].is_string:
             raise SqlError("SYSTEM$STREAM_HAS_DATA takes one string literal: the stream name")
         return exp.Boolean(this=ctx.resolver.stream_has_data(args[0].this))
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() in _TASK_FUNCTIONS:
+        fn = str(node.this).upper()
+        args = node.expressions
+        if len(args) > 1 or (args and not (isinstance(args[0], exp.Literal) and args[0].is_string)):
+            raise SqlError(f"{fn} takes at most one string literal")
+        arg = args[0].this if args else None
+        if fn == "SYSTEM$TASK_RUNTIME_INFO":
+            if arg is None:
+                raise SqlError("SYSTEM$TASK_RUNTIME_INFO takes the name of the property to return")
+            value = ctx.resolver.task_runtime_info(arg)
+            return exp.Null() if value is None else exp.Literal.string(value)
+        if fn == "SYSTEM$GET_TASK_GRAPH_CONFIG":
+            value = ctx.resolver.task_graph_config(arg)  # a string value as itself, others as JSON text
+            return exp.Null() if value is None else exp.Literal.string(value)
+        value = ctx.resolver.predecessor_return_value(arg)
+        return exp.Null() if value is None else exp.Literal.string(value)
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SYSTEM$SET_RETURN_VALUE":
+        raise UnsupportedSqlError(
+            "SYSTEM$SET_RETURN_VALUE inside another statement is not supported by the local engine:"
+            " call it on its own in a task body (CALL SYSTEM$SET_RETURN_VALUE(...))"
+        )
     if isinstance(node, exp.Anonymous) and str(node.this).upper().startswith("SYSTEM$"):
         raise UnsupportedSqlError(f"{node.this} is not supported by the local engine")
     return node
+
+
+_TASK_FUNCTIONS = {"SYSTEM$GET_TASK_GRAPH_CONFIG", "SYSTEM$GET_PREDECESSOR_RETURN_VALUE", "SYSTEM$TASK_RUNTIME_INFO"}
 
 
 def information_schema_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
@@ -315,6 +368,7 @@ RULES: tuple[Rule, ...] = (
     information_schema_views,
     session_functions,
     qualify_sequences,
+    read_changes,
     read_streams,
     system_functions,
     information_schema_functions,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from moviecdc.dialect import ddl
 from moviecdc.emulator import (
     changelog,
+    view_streams,
 )
 from moviecdc.emulator.catalog import StreamState
 from moviecdc.emulator.core import Core
@@ -53,14 +54,22 @@ def create_stream(engine: Core, stmt: ddl.CreateStream, text: str) -> Rows:
             if not stmt.or_replace:
                 raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
         on_dt = src in cat.dynamic_tables
+        bases: list[list[str]] = []
+        fingerprint = None
         if stmt.source_kind == "VIEW":
-            raise UnsupportedSqlError("the local engine supports streams on tables and dynamic tables", statement=text)
-        if (stmt.source_kind == "DYNAMIC TABLE") != on_dt:
+            tables, fingerprint = view_streams.base_tables(engine, src)
+            for base in tables:  # a stream on a view turns change tracking on for the tables it reads
+                if base not in cat.tracked:
+                    changelog.track(engine, base)
+            bases = [list(b) for b in tables]
+        elif (stmt.source_kind == "DYNAMIC TABLE") != on_dt:
             what = "a dynamic table: use ON DYNAMIC TABLE" if on_dt else "not a dynamic table: use ON TABLE"
             raise SqlError(f"{src[1]} is {what}", statement=text)
-        if stmt.show_initial_rows:
-            raise UnsupportedSqlError("SHOW_INITIAL_ROWS = TRUE is not supported by the local engine", statement=text)
-        if src not in cat.tracked:
+        if stmt.show_initial_rows and on_dt:
+            raise UnsupportedSqlError(
+                "SHOW_INITIAL_ROWS = TRUE on a dynamic table is not supported by the local engine", statement=text
+            )
+        if stmt.source_kind != "VIEW" and src not in cat.tracked:
             changelog.track(engine, src)  # creating the first stream turns change tracking on
         offset = engine.version
         if stmt.at_stream is not None:
@@ -78,12 +87,17 @@ def create_stream(engine: Core, stmt: ddl.CreateStream, text: str) -> Rows:
                 name=key[1],
                 source_schema=src[0],
                 source_name=src[1],
-                source_kind="Dynamic Table" if on_dt else "Table",
+                source_kind="View" if stmt.source_kind == "VIEW" else "Dynamic Table" if on_dt else "Table",
                 mode="APPEND_ONLY" if stmt.append_only else "DEFAULT",
                 offset=offset,
                 created_on=engine.now(),
                 comment=stmt.comment,
                 last_consumed_on=engine.now(),
+                base_tables=bases,
+                view_fingerprint=fingerprint,
+                initial_rows=stmt.show_initial_rows,
             )
         )
+        if stmt.source_kind == "VIEW":  # the view's query runs: an error shows now, not at the first read
+            engine.con.execute(f"SELECT * FROM ({view_streams.change_set_sql(engine, src, offset, offset)}) LIMIT 0")
     return ok(f"Stream {key[1]} successfully created.")
