@@ -19,8 +19,8 @@ def effective_lag(engine: Session, dt: DynamicTableState, _seen: frozenset[Key] 
     None means nothing will ever refresh it on a schedule: a DOWNSTREAM table that
     no running dynamic table reads.
     """
-    if dt.scheduling_state != "RUNNING":
-        return None
+    if dt.scheduling_state != "RUNNING" or dt.scheduler == "DISABLE":
+        return None  # (SCHEDULER = DISABLE: only ALTER ... REFRESH refreshes it)
     if dt.lag_seconds is not None:
         return dt.lag_seconds
     lags = [
@@ -39,6 +39,25 @@ def upstream(engine: Session, key: Key) -> list[Key]:
         for inp in engine.catalog.dynamic_tables[k].inputs:
             ik = (inp[0], inp[1])
             if ik in engine.catalog.dynamic_tables and ik not in out:
+                visit(ik)
+                out.append(ik)
+
+    visit(key)
+    return out
+
+
+def scheduled_upstream(engine: Session, key: Key) -> list[Key]:
+    """The upstream tables a refresh of ``key`` refreshes first, in dependency order: none
+    for a table with SCHEDULER = DISABLE, and never one (nor what lies behind it only)."""
+    dts = engine.catalog.dynamic_tables
+    out: list[Key] = []
+
+    def visit(k: Key) -> None:
+        if dts[k].scheduler == "DISABLE":
+            return
+        for inp in dts[k].inputs:
+            ik = (inp[0], inp[1])
+            if ik in dts and ik not in out and dts[ik].scheduler != "DISABLE":
                 visit(ik)
                 out.append(ik)
 

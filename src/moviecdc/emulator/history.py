@@ -28,16 +28,28 @@ class TaskRun:
 
 
 def record_task_run(
-    engine: Session, run: TaskRun, state: str, exc: MovieCdcError | None, next_time: datetime | None
+    engine: Session,
+    run: TaskRun,
+    state: str,
+    exc: MovieCdcError | None,
+    next_time: datetime | None,
+    *,
+    attempt: int = 1,
+    return_value: str | None = None,
+    config: dict[str, object] | None = None,
 ) -> None:
     t = run.task
     skipped = state == "SKIPPED"
+    code = None
+    if exc is not None:
+        errno = getattr(exc, "errno", None)
+        code = f"{errno:06d}" if isinstance(errno, int) else "100000"
     engine.con.execute(
         f"""INSERT INTO {SCHEMA}.task_history (QUERY_ID, NAME, DATABASE_NAME, SCHEMA_NAME,
             QUERY_TEXT, CONDITION_TEXT, STATE, ERROR_CODE, ERROR_MESSAGE, SCHEDULED_TIME,
             QUERY_START_TIME, NEXT_SCHEDULED_TIME, COMPLETED_TIME, ROOT_TASK_ID, GRAPH_VERSION,
-            RUN_ID, SCHEDULED_FROM, ATTEMPT_NUMBER, GRAPH_RUN_GROUP_ID)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)""",
+            RUN_ID, RETURN_VALUE, SCHEDULED_FROM, ATTEMPT_NUMBER, CONFIG, GRAPH_RUN_GROUP_ID)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             None if skipped else str(uuid.uuid4()),
             t.name,
@@ -46,7 +58,7 @@ def record_task_run(
             t.body,
             t.when,
             state,
-            "100000" if exc is not None else None,
+            code,
             exc.message if exc is not None else None,
             run.scheduled,
             None if skipped else run.started,
@@ -55,7 +67,10 @@ def record_task_run(
             run.root.id,
             run.root.graph_version,
             int(run.scheduled.timestamp() * 1000),
+            return_value,
             run.source,
+            attempt,
+            json.dumps(config) if config is not None else None,
             run.group,
         ],
     )
@@ -93,7 +108,16 @@ def record_refresh(
     code: str | None = None,
     message: str | None = None,
     stats: dict[str, int] | None = None,
+    reinit_reason: str | None = None,
 ) -> None:
+    """One row of DYNAMIC_TABLE_REFRESH_HISTORY. WAREHOUSE (bundle 2026_01) is the
+    INITIALIZATION_WAREHOUSE for a (re)initialisation when one is set, else WAREHOUSE;
+    none for a refresh that ran nothing (NO_DATA). REINIT_REASON (bundle 2026_02): why
+    a REINITIALIZE refresh recomputed the table."""
+    warehouse = None
+    if action != "NO_DATA":
+        init_wh = dt.params.get("INITIALIZATION_WAREHOUSE") if action == "REINITIALIZE" else None
+        warehouse = init_wh or dt.warehouse
     prev = engine.con.execute(
         f"SELECT max(DATA_TIMESTAMP) FROM {SCHEMA}.refresh_history"
         " WHERE SCHEMA_NAME = ? AND NAME = ? AND STATE = 'SUCCEEDED'",
@@ -106,8 +130,8 @@ def record_refresh(
         f"""INSERT INTO {SCHEMA}.refresh_history (NAME, SCHEMA_NAME, DATABASE_NAME, STATE,
             STATE_CODE, STATE_MESSAGE, QUERY_ID, DATA_TIMESTAMP, REFRESH_START_TIME,
             REFRESH_END_TIME, COMPLETION_TARGET, QUALIFIED_NAME, STATISTICS, REFRESH_ACTION,
-            REFRESH_TRIGGER, TARGET_LAG_SEC)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            REFRESH_TRIGGER, TARGET_LAG_SEC, WAREHOUSE, REINIT_REASON)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             dt.name,
             dt.schema,
@@ -125,6 +149,8 @@ def record_refresh(
             action,
             trigger,
             dt.lag_seconds,
+            warehouse,
+            reinit_reason if action == "REINITIALIZE" else None,
         ],
     )
 

@@ -101,6 +101,33 @@ def translated(engine: Session, dt: DynamicTableState) -> tuple[str, tr.Context]
     return sql, ctx
 
 
+def frozen_sql(engine: Session, dt: DynamicTableState) -> str | None:
+    """The rows of a refresh of a table with a frozen region (DuckDB SQL), or None for
+    the query's own: its rows matching the FROZEN WHERE predicate stay as stored and only
+    the active region (the rest) is recomputed. The initialisation ignores the predicate
+    and computes every row, unless BACKFILL FROM gives the frozen region's rows.
+    Snowflake: Frozen regions and backfill (user-guide/dynamic-tables/frozen-regions).
+    """
+    pred = dt.frozen_where
+    if pred is None or (dt.initialized is False and dt.backfill is None):
+        return None
+    cols = dt.columns or [d[0] for d in engine.con.execute(f"SELECT * FROM {engine.fq(dt.key)} LIMIT 0").description]
+    alias = ", ".join(quote(c) for c in cols)
+    if not dt.initialized and dt.backfill is not None:
+        frozen = f"SELECT * FROM {'.'.join(quote(p) for p in dt.backfill)} AS _mc_b({alias})"
+    else:
+        frozen = f"SELECT * FROM {quote(dt.schema)}.{quote(dt.name)} AS _mc_b"
+    text = (
+        f"SELECT * FROM ({frozen}) AS _mc_f WHERE COALESCE(({pred}), FALSE) UNION ALL"
+        f" SELECT * FROM ({dt.query}) AS _mc_q({alias}) WHERE NOT COALESCE(({pred}), FALSE)"
+    )
+    with engine.in_schema(dt.schema):
+        sql, _, ctx = resolver.translate(engine, tr.parse(text))
+    if ctx.streams:
+        raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
+    return sql
+
+
 # Stand-ins for the versions a refresh reads between, so one compiled plan serves every
 # refresh with the same changed inputs; bound to the real versions as each one runs.
 V0, V1 = "9000000000000000001", "9000000000000000002"
@@ -208,7 +235,7 @@ def log_columns(engine: Session, key: Key) -> list[str] | None:
         return None
     used: set[str] = set()
     for dt in list(cat.dynamic_tables.values()):
-        if dt.refresh_mode != "INCREMENTAL" or list(key) not in dt.inputs:
+        if dt.refresh_mode not in ("INCREMENTAL", "ADAPTIVE") or list(key) not in dt.inputs:
             continue
         try:
             comp = compiler(engine, dt)

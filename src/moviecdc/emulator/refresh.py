@@ -1,5 +1,5 @@
-"""Refreshing dynamic tables: NO_DATA, INCREMENTAL or FULL, in dependency order at one
-data timestamp, with failures, UPSTREAM_FAILED and auto-suspension (reference 3.5)."""
+"""Refreshing dynamic tables: NO_DATA, INCREMENTAL, FULL or REINITIALIZE, in dependency
+order at one data timestamp, with failures, UPSTREAM_FAILED and auto-suspension (reference 3.5)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ from moviecdc.emulator.session import Session
 from moviecdc.errors import MovieCdcError, SqlError
 
 DT_FAILURES_BEFORE_SUSPEND = 5
+INCREMENTAL_MODES = frozenset({"INCREMENTAL", "ADAPTIVE"})  # resolved modes refreshed from changes
+
+# REINIT_REASON of a REINITIALIZE refresh. Snowflake documents the column (bundle 2026_02),
+# not its values: these are the engine's own.
+NEW_TABLE = "NEW_DYNAMIC_TABLE"  # the first refresh of a table (at CREATE, or ON_SCHEDULE)
+DEFINITION_CHANGED = "DEFINITION_CHANGED"  # CREATE OR ALTER changed the query, columns or mode
+ADAPTIVE_VOLUME = "ADAPTIVE_CHANGE_VOLUME"  # ADAPTIVE: recomputing costs less than the changes
+INPUT_REPLACED = "INPUT_REPLACED"  # an input was re-created: its changes are not known
+FROZEN_REMOVED = "FROZEN_REGION_REMOVED"  # FROZEN WHERE unset: the frozen rows are computed again
+JOINED_CHANGED = "JOINED_INPUT_CHANGED"  # (not a reinit: a table only joined to changed -> FULL)
 
 
 def refresh_now(
@@ -35,10 +45,14 @@ def refresh_now(
     raise_on_failure: bool = False,
     initial_action: str | None = None,
 ) -> dict[Key, tuple[str, str]]:
-    """Refresh ``keys`` and the dynamic tables graph.upstream of them, in dependency order."""
+    """Refresh ``keys`` and the dynamic tables upstream of them, in dependency order.
+
+    The cascade stops at a table with SCHEDULER = DISABLE, and refreshing one of those
+    refreshes it alone (release note 2026-03-26: its manual refreshes do not cascade).
+    """
     wanted: list[Key] = []
     for k in keys:
-        for u in [*graph.upstream(engine, k), k]:
+        for u in [*graph.scheduled_upstream(engine, k), k]:
             if u not in wanted:
                 wanted.append(u)
     results = refresh_group(
@@ -105,6 +119,8 @@ def refresh_one(
     started = engine.tick()
     t0 = time.perf_counter()
     versions = _input_versions(engine, dt)
+    if dt.initialized and action is None and dt.pending_reinit is not None:
+        action = "REINITIALIZE"
     if dt.initialized and action is None and versions == dt.input_versions:
         with engine.transaction():
             dt.data_timestamp = data_ts
@@ -112,11 +128,13 @@ def refresh_one(
             engine.catalog.save(dt)
             history.record_refresh(engine, dt, "SUCCEEDED", "NO_DATA", trigger, data_ts, started)
         return "SUCCEEDED", "NO_DATA"
-    act = action or ("INITIALIZE" if not dt.initialized else "FULL")
+    # the first refresh is a REINITIALIZE: Snowflake lists no INITIALIZE action
+    act = action or ("REINITIALIZE" if not dt.initialized else "FULL")
+    reason = ((dt.pending_reinit or DEFINITION_CHANGED) if action else NEW_TABLE) if act == "REINITIALIZE" else None
     try:
         with engine.transaction():
             read_at = engine.version
-            stats, act = _refresh(engine, dt, act, read_at, versions, incremental=action is None)
+            stats, act, reason = _refresh(engine, dt, act, read_at, versions, incremental=action is None)
             faults.hit("refresh.recomputed")
             stats["executionTimeMs"] = int((time.perf_counter() - t0) * 1000)
             dt.data_timestamp = data_ts
@@ -124,8 +142,11 @@ def refresh_one(
             dt.refresh_version = read_at
             dt.initialized = True
             dt.consecutive_failures = 0
+            dt.pending_reinit = dt.backfill = None
             engine.catalog.save(dt)
-            history.record_refresh(engine, dt, "SUCCEEDED", act, trigger, data_ts, started, stats=stats)
+            history.record_refresh(
+                engine, dt, "SUCCEEDED", act, trigger, data_ts, started, stats=stats, reinit_reason=reason
+            )
         return "SUCCEEDED", act
     except MovieCdcError as exc:
         with engine.transaction():
@@ -135,38 +156,50 @@ def refresh_one(
             engine.catalog.save(dt)
             history.record_refresh(
                 engine, dt, "FAILED", act, trigger, data_ts, started,
-                code=getattr(exc, "code", "100038"), message=exc.message,
+                code=getattr(exc, "code", "100038"), message=exc.message, reinit_reason=reason,
             )  # fmt: skip
             if dt.consecutive_failures >= DT_FAILURES_BEFORE_SUSPEND:
                 suspend_dynamic_table(engine, dt, "SUSPENDED_DUE_TO_ERRORS")
         return "FAILED", act
 
 
-# A refresh whose inputs logged more changes than this fraction of their rows is done in
-# full: past it, recomputing costs less than reading the changes (bench/bench_refresh.py).
+# An ADAPTIVE table whose inputs logged more changes than this fraction of their rows is
+# reinitialised: past it, recomputing costs less than reading the changes
+# (bench/bench_refresh.py). An INCREMENTAL table never is (release note 2026-11-20).
 FULL_REFRESH_FRACTION = 0.25
 
 
 def _refresh(
     engine: Session, dt: DynamicTableState, act: str, read_at: int, versions: dict[str, int], *, incremental: bool
-) -> tuple[dict[str, int], str]:
-    """Bring the table up to date; returns the statistics and the action taken.
+) -> tuple[dict[str, int], str, str | None]:
+    """Bring the table up to date; returns the statistics, the action taken and, for a
+    REINITIALIZE, its REINIT_REASON.
 
-    ``incremental`` is False when the caller asked for a given action (INITIALIZE,
-    REINITIALIZE or FULL).
+    ``incremental`` is False when the caller asked for a given action (REINITIALIZE or
+    FULL). A table with a frozen region recomputes only its active region after its
+    initialisation (``plans.frozen_sql``), whatever its mode: the engine does not
+    maintain a frozen table from changes.
     """
+    reason = None
+    if act == "REINITIALIZE":
+        reason = NEW_TABLE if incremental else (dt.pending_reinit or DEFINITION_CHANGED)
     comp: ivm.Compiled | None = None
-    if dt.refresh_mode == "INCREMENTAL":
+    if dt.refresh_mode in INCREMENTAL_MODES and dt.frozen_where is None:
         try:
             comp = plans.compiler(engine, dt)
         except ivm.NotIncremental:
             comp = None
     write_at = engine.next_version()
+    if dt.frozen_where is not None:
+        sql = plans.frozen_sql(engine, dt)
+        return storage.recompute(engine, dt, None, write_at, sql=sql), act, reason
     if comp is not None and incremental and dt.initialized:
-        stats = _incremental(engine, dt, comp, read_at, versions, write_at)
-        if stats is not None:
-            return stats, "INCREMENTAL"
-    return storage.recompute(engine, dt, comp, write_at), act
+        out = _incremental(engine, dt, comp, read_at, versions, write_at)
+        if isinstance(out, dict):
+            return out, "INCREMENTAL", None
+        if out in {ADAPTIVE_VOLUME, INPUT_REPLACED}:
+            act, reason = "REINITIALIZE", out
+    return storage.recompute(engine, dt, comp, write_at), act, reason
 
 
 def _incremental(
@@ -176,8 +209,10 @@ def _incremental(
     read_at: int,
     versions: dict[str, int],
     write_at: int,
-) -> dict[str, int] | None:
-    """Refresh from the inputs' changes; None when a full refresh is needed instead."""
+) -> dict[str, int] | str:
+    """Refresh from the inputs' changes; else why the table must be recomputed instead:
+    ADAPTIVE_VOLUME, INPUT_REPLACED (both a REINITIALIZE), or another reason (a FULL:
+    the engine cannot derive these changes, though Snowflake would)."""
     cat = engine.catalog
     changed: set[Key] = set()
     logged = comp.delta_inputs
@@ -190,13 +225,13 @@ def _incremental(
         key = (schema, table)
         changed.add(key)
         if key not in logged:
-            return None  # a joined (reference) table changed
+            return JOINED_CHANGED  # a joined (reference) table changed
         tt = cat.tracked.get(key)
         if tt is None:
             changelog.track(engine, key)  # e.g. an input dynamic table that was re-created
-            return None
+            return INPUT_REPLACED
         if tt.tracked_since > dt.refresh_version:
-            return None  # the change log does not reach back to the last refresh
+            return INPUT_REPLACED  # the change log does not reach back to the last refresh
         counts = streams.log_entries_sql(tt, dt.refresh_version, read_at)
         row = engine.con.execute(f"SELECT *, (SELECT count(*) FROM {tt.phys}) FROM ({counts})").fetchone()
         assert row is not None
@@ -204,8 +239,8 @@ def _incremental(
         rows += int(row[2])
         if not row[1]:
             inserts_only.add(key)
-    if entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
-        return None
+    if dt.refresh_mode == "ADAPTIVE" and entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
+        return ADAPTIVE_VOLUME
     storage.ensure_indexes(engine, dt, comp)
     first = comp.first_per_key if not dt.columns else None
     newest = (
@@ -217,7 +252,7 @@ def _incremental(
     images = frozenset(k for k in changed if k in cat.dynamic_tables and plans.images_since(cat.tracked[k], since))
     plan = plans.delta_plan(engine, comp, dt, frozenset(changed), frozenset(inserts_only), newest, images)
     if plan is None:
-        return None
+        return "NEEDS_FULL"  # changes the compiled plan has no rule for
     marks = {plans.V0: str(int(dt.refresh_version)), plans.V1: str(int(read_at))}
 
     def bind(sql: str) -> str:

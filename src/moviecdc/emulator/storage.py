@@ -164,24 +164,27 @@ def apply_net(engine: Session, dt: DynamicTableState, version: int) -> dict[str,
     return {"numInsertedRows": n_ins, "numDeletedRows": n_del}
 
 
-def recompute(engine: Session, dt: DynamicTableState, comp: ivm.Compiled | None, version: int) -> dict[str, int]:
+def recompute(
+    engine: Session, dt: DynamicTableState, comp: ivm.Compiled | None, version: int, *, sql: str | None = None
+) -> dict[str, int]:
     """Full refresh: recompute the query and apply the difference to the stored rows.
 
     An incremental table also rebuilds its GROUP BY state here, and reads its
-    aggregates from it, so the query runs once.
+    aggregates from it, so the query runs once. ``sql`` (DuckDB) gives the rows instead
+    of the query: a frozen region's (``plans.frozen_sql``).
     """
     con = engine.con
     target, names = storage_of(engine, dt)
     tt = engine.catalog.tracked.get(dt.key)
     qn = ", ".join(quote(c) for c in names)
     try:
-        if comp is not None:
+        if sql is None and comp is not None:
             ensure_indexes(engine, dt, comp)
             full = plans.full_plan(comp)
             for table, rows in full.states:
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS {rows}")
             sql = full.query
-        else:
+        elif sql is None:
             sql = plans.translated(engine, dt)[0]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_new AS SELECT * FROM ({sql}) AS quote({qn})")
         con.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 from sqlglot import exp
 
 from moviecdc.dialect import ddl
@@ -43,16 +44,17 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
     if not isinstance(query, exp.Query):
         raise SqlError("a dynamic table's AS clause must be a query", statement=text)
     incremental, reason = analyze_query(query)
-    if stmt.refresh_mode == "INCREMENTAL" and not incremental:
-        raise SqlError(
-            f"002711: Dynamic table {key[1]} is defined with REFRESH_MODE = INCREMENTAL, but the"
-            f" query is not supported for incremental refresh. {reason}.",
-            statement=text,
-        )
+    # INCREMENTAL and ADAPTIVE are kept as written; AUTO resolves, once, to ADAPTIVE when
+    # the query can be maintained from changes, else FULL (release note 2026-11-20)
+    explicit = stmt.refresh_mode in refresh.INCREMENTAL_MODES
+    if explicit and not incremental:
+        raise _not_incremental(key, stmt.refresh_mode, str(reason), text)
     if stmt.refresh_mode == "FULL":
         mode, reason = "FULL", "USER_SPECIFIED_FULL_REFRESH"
+    elif explicit:
+        mode = stmt.refresh_mode
     else:
-        mode = "INCREMENTAL" if incremental else "FULL"
+        mode = "ADAPTIVE" if incremental else "FULL"
     with engine.transaction(), engine.in_schema(key[0]):
         inputs = query_inputs(engine, query)
         for inp in inputs:
@@ -75,24 +77,31 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
                     " fresher than the tables it reads",
                     statement=text,
                 )
-            if up is not None and mode == "INCREMENTAL" and up.refresh_mode == "FULL":
+            if up is not None and mode in refresh.INCREMENTAL_MODES and up.refresh_mode == "FULL":
+                if explicit:
+                    raise _not_incremental(key, mode, f"Its input {up.name} uses REFRESH_MODE = FULL", text)
                 mode, reason = "FULL", "UPSTREAM_USES_FULL_REFRESH"
         sql, _, tctx = resolver.translate(engine, query.copy())
         logged: frozenset[Key] = frozenset()
         if not tctx.used_clock and not tctx.streams:
             engine.dt_sql_cache[(key[0], stmt.query)] = sql
-        if mode == "INCREMENTAL":
+        if mode in refresh.INCREMENTAL_MODES:
             try:
                 logged = plans.shared_compiler(engine, key, sql, tctx.used_clock, inputs).delta_inputs
             except ivm.NotIncremental as exc:
-                if stmt.refresh_mode == "INCREMENTAL":
-                    raise SqlError(
-                        f"002711: Dynamic table {key[1]} is defined with REFRESH_MODE = INCREMENTAL, but the"
-                        f" query is not supported for incremental refresh. {exc.reason}.",
-                        statement=text,
-                    ) from None
+                if explicit:
+                    raise _not_incremental(key, mode, exc.reason, text) from None
                 mode, reason = "FULL", exc.reason
         existing = cat.dynamic_tables.get(key)
+        if (
+            existing is not None
+            and stmt.or_alter
+            and stmt.refresh_mode == "AUTO"
+            and mode == "ADAPTIVE"
+            and existing.refresh_mode in refresh.INCREMENTAL_MODES
+        ):
+            mode, reason = existing.refresh_mode, existing.refresh_mode_reason  # AUTO resolved once: kept
+        backfill = _backfill(engine, stmt, existing, text)
         reinit = True
         if existing is not None:
             if stmt.if_not_exists:
@@ -109,11 +118,14 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
         if existing is not None and not reinit:
             existing.target_lag, existing.lag_seconds = lag.describe(), lag.seconds
             existing.warehouse, existing.comment, existing.text = stmt.warehouse, stmt.comment, text
+            existing.scheduler, existing.params = stmt.scheduler, dict(stmt.params)
+            if stmt.frozen_where != existing.frozen_where:
+                _set_frozen(engine, existing, stmt.frozen_where, text)
             cat.save(existing)
             return ok(f"Dynamic table {key[1]} successfully altered.")
         if existing is not None:
             drop_dt_storage(engine, key)
-        if mode == "INCREMENTAL":
+        if mode in refresh.INCREMENTAL_MODES:
             for inp in inputs:  # as on Snowflake, an incremental table turns change tracking on
                 if inp in logged and inp not in cat.tracked:
                     changelog.track(engine, inp)
@@ -137,7 +149,12 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
             inputs=[list(k) for k in inputs],
             columns=list(stmt.columns),
             comment=stmt.comment,
+            params=dict(stmt.params),
+            scheduler=stmt.scheduler,
+            backfill=backfill,
         )
+        dt.frozen_where = _checked_frozen(engine, dt, stmt.frozen_where, text)
+        _check_backfill(engine, dt, text)
         cat.save(dt)
         engine.catalog.set_version(key, engine.next_version(), engine.now())
         if stmt.initialize == "ON_CREATE":
@@ -145,6 +162,73 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
             refresh.refresh_now(engine, [key], "CREATION", initial_action=action)
     verb = "altered" if existing is not None else "created"
     return ok(f"Dynamic table {key[1]} successfully {verb}.")
+
+
+def _not_incremental(key: Key, mode: str, reason: str, text: str) -> SqlError:
+    return SqlError(
+        f"002711: Dynamic table {key[1]} is defined with REFRESH_MODE = {mode}, but the"
+        f" query is not supported for incremental refresh. {reason}.",
+        statement=text,
+    )
+
+
+def _checked_frozen(engine: Core, dt: DynamicTableState, pred: str | None, text: str) -> str | None:
+    """A FROZEN WHERE predicate, once it reads only the table's own columns (as Snowflake
+    requires) and translates; a bad one fails the statement."""
+    if pred is None:
+        return None
+    try:
+        with engine.in_schema(dt.schema):
+            sql, _, ctx = resolver.translate(
+                engine, tr.parse(f"SELECT 1 FROM {quote(dt.schema)}.{quote(dt.name)} WHERE ({pred}) LIMIT 0")
+            )
+        if ctx.streams:
+            raise SqlError("a FROZEN WHERE predicate cannot read a stream")
+        engine.con.execute(sql)
+    except (SqlError, duckdb.Error) as exc:
+        first = str(exc).splitlines()[0]
+        raise SqlError(f"invalid FROZEN WHERE predicate ({pred}): {first}", statement=text) from None
+    return pred
+
+
+def _set_frozen(engine: Core, dt: DynamicTableState, pred: str | None, text: str) -> None:
+    """A new FROZEN WHERE takes effect at the next refresh (the stored rows stay). Without
+    one, the rows it froze are computed again: the next refresh reinitialises the table."""
+    if pred is None and dt.frozen_where is not None and dt.initialized:
+        dt.pending_reinit = refresh.FROZEN_REMOVED
+    dt.frozen_where = _checked_frozen(engine, dt, pred, text)
+
+
+def _backfill(
+    engine: Core, stmt: ddl.CreateDynamicTable, existing: DynamicTableState | None, text: str
+) -> list[str] | None:
+    """The BACKFILL FROM table, checked: a table or dynamic table with the same number of
+    columns (they are matched by position, as on Snowflake)."""
+    if stmt.backfill is None:
+        return None
+    if existing is not None and not stmt.or_replace:
+        raise UnsupportedSqlError(
+            "BACKFILL FROM on an existing dynamic table (CREATE OR ALTER) is not supported by the local engine",
+            statement=text,
+        )
+    key = engine.resolve(stmt.backfill)
+    cat = engine.catalog
+    if not (key in cat.tracked or key in cat.dynamic_tables or engine.table_exists(key)):
+        raise SqlError(f"Backfill table '{stmt.backfill}' does not exist or is not a table.", statement=text)
+    return [key[0], key[1]]
+
+
+def _check_backfill(engine: Core, dt: DynamicTableState, text: str) -> None:
+    if dt.backfill is None:
+        return
+    mine = engine.con.execute(f"SELECT * FROM {engine.fq(dt.key)} LIMIT 0").description
+    theirs = engine.con.execute(f"SELECT * FROM {engine.fq((dt.backfill[0], dt.backfill[1]))} LIMIT 0").description
+    if len(mine) != len(theirs):
+        raise SqlError(
+            f"Backfill table {dt.backfill[1]} has {len(theirs)} columns; dynamic table {dt.name} has"
+            f" {len(mine)}: they must match, in order",
+            statement=text,
+        )
 
 
 def drop_dt_storage(engine: Core, key: Key) -> None:
@@ -189,6 +273,19 @@ def alter_dynamic_table(engine: Core, stmt: ddl.AlterDynamicTable, text: str) ->
                 refresh.suspend_dynamic_table(engine, dt, "USER_SUSPENDED")
             elif stmt.action == "RESUME":
                 refresh.resume_dynamic_table(engine, dt)
+            elif stmt.action == "UNSET":
+                for k in stmt.props:
+                    if k == "FROZEN_WHERE":
+                        _set_frozen(engine, dt, None, text)
+                    elif k == "INITIALIZATION_WAREHOUSE":
+                        dt.params.pop(k, None)
+                    elif k == "COMMENT":
+                        dt.comment = None
+                    else:
+                        raise UnsupportedSqlError(
+                            f"ALTER DYNAMIC TABLE ... UNSET {k} is not supported by the local engine", statement=text
+                        )
+                engine.catalog.save(dt)
             else:
                 for k, v in stmt.props.items():
                     if k == "TARGET_LAG":
@@ -198,6 +295,12 @@ def alter_dynamic_table(engine: Core, stmt: ddl.AlterDynamicTable, text: str) ->
                         dt.warehouse = v
                     elif k == "COMMENT":
                         dt.comment = v
+                    elif k == "SCHEDULER" and v.upper() in {"ENABLE", "DISABLE"}:
+                        dt.scheduler = v.upper()
+                    elif k == "INITIALIZATION_WAREHOUSE":
+                        dt.params[k] = v
+                    elif k == "FROZEN_WHERE":  # takes effect at the next refresh; the rows stay
+                        _set_frozen(engine, dt, v, text)
                     else:
                         raise UnsupportedSqlError(
                             f"ALTER DYNAMIC TABLE ... SET {k} is not supported by the local engine",
