@@ -245,3 +245,31 @@ def test_a_damaged_or_foreign_file_is_named_in_one_line_and_left_untouched(
     assert err.count("\n") == 1 and str(bad) in err and "unexpected" not in err
     assert hashlib.sha256(bad.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("bad")) == ["bad.duckdb"]
+
+
+def test_a_file_from_an_older_engine_is_upgraded_by_a_writer(
+    deployed: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A metadata table with fewer columns (an older moviecdc wrote it) is upgraded by the first
+    writer; a reader before that says what to do in one line and changes nothing."""
+    import duckdb
+
+    old = tmp_path / "old.duckdb"
+    shutil.copy(deployed["MOVIECDC_DB"], old)
+    con = duckdb.connect(str(old))
+    last = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = '_moviecdc' AND table_name = 'task_history'"
+        " ORDER BY column_index DESC LIMIT 1"
+    ).fetchone()
+    assert last is not None
+    con.execute(f'ALTER TABLE _moviecdc.task_history DROP COLUMN "{last[0]}"')
+    con.close()
+    env = {**deployed, "MOVIECDC_DB": str(old)}
+    before = hashlib.sha256(old.read_bytes()).hexdigest()
+    code, _, err = run(["status"], env, capsys)
+    assert code == 3 and "older moviecdc" in err and "run --once" in err
+    assert hashlib.sha256(old.read_bytes()).hexdigest() == before
+    code, _, err = run(["run", "--once"], env, capsys)
+    assert code == 0, err
+    code, out, err = run(["status", "--json"], env, capsys)
+    assert code in (0, 1) and out.startswith("{"), err

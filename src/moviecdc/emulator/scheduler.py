@@ -7,9 +7,9 @@ from datetime import datetime
 
 from moviecdc.dialect.schedule import parse_schedule
 from moviecdc.emulator import graph, refresh, retention, tasks
-from moviecdc.emulator.catalog import Key
+from moviecdc.emulator.catalog import Key, TaskState
 from moviecdc.emulator.core import Core
-from moviecdc.errors import SqlError
+from moviecdc.errors import MovieCdcError, SqlError
 
 
 @dataclass
@@ -27,6 +27,16 @@ class PassReport:
 
 
 # -------------------------------------------------------------- scheduler
+def _has_data(engine: Core, task: TaskState) -> bool:
+    """A triggered task's WHEN, checked the way Snowflake's trigger does: no run is recorded
+    for a false one. A WHEN that fails is left to the run, which records the failure."""
+    try:
+        with engine.in_schema(task.schema):
+            return bool(engine.execute(f"SELECT {task.when}").scalar())
+    except MovieCdcError:
+        return True
+
+
 def run_pending(engine: Core, *, catch_up: bool = False) -> PassReport:
     """One scheduler pass: due task runs, then due refreshes in dependency order.
 
@@ -45,23 +55,31 @@ def run_pending(engine: Core, *, catch_up: bool = False) -> PassReport:
         retention.refresh_staleness(engine)
         retention.trim_change_logs(engine)
     roots = sorted(
-        (t for t in engine.catalog.tasks.values() if t.state == "started" and not t.after),
+        (
+            t
+            for t in engine.catalog.tasks.values()
+            if t.state == "started" and not t.after and not t.params.get("FINALIZE")  # a finalizer runs with its graph
+        ),
         key=lambda t: (t.schema, t.name),
     )
     for task in roots:
         slot: datetime | None
         source = "SCHEDULE"
-        if catch_up:
+        triggered = task.schedule is None and bool(task.when) and "STREAM_HAS_DATA" in str(task.when).upper()
+        if task.schedule is None and not triggered:
+            continue  # no schedule and no stream to wait for: it runs only by EXECUTE TASK
+        if triggered:
+            last = task.last_slot or task.anchor or now
+            spaced = catch_up or task.last_slot is None or now - last >= tasks.trigger_interval(task)
+            # a triggered task runs when its stream has data; an empty stream records no run
+            slot = now if spaced and _has_data(engine, task) else None
+            source = "TRIGGER"
+        elif catch_up:
             slot = now
-        elif task.schedule is not None and task.anchor is not None:
+        else:
+            assert task.schedule is not None and task.anchor is not None
             after = max(task.anchor, task.last_slot or task.anchor)
             slot = parse_schedule(task.schedule).latest_slot(task.anchor, after, now)
-        elif task.when and "STREAM_HAS_DATA" in task.when.upper():
-            last = task.last_slot or task.anchor or now
-            slot = now if now - last >= tasks.TRIGGERED_MIN_INTERVAL or task.last_slot is None else None
-            source = "TRIGGER"
-        else:
-            slot = None
         if slot is None:
             continue
         state = tasks.run_graph(engine, task, slot, source)
@@ -74,7 +92,7 @@ def run_pending(engine: Core, *, catch_up: bool = False) -> PassReport:
     if due:
         wanted: list[Key] = []
         for k in due:
-            for u in [*graph.upstream(engine, k), k]:
+            for u in [*graph.scheduled_upstream(engine, k), k]:
                 if u not in wanted and dts[u].scheduling_state == "RUNNING":
                     wanted.append(u)
         results = refresh.refresh_group(engine, graph.topo_order(engine, wanted), "SCHEDULED")

@@ -16,7 +16,7 @@ from moviecdc.emulator.statements.drop import drop_object
 from moviecdc.emulator.statements.dynamic_table_ddl import alter_dynamic_table, create_dynamic_table
 from moviecdc.emulator.statements.show import describe, show
 from moviecdc.emulator.statements.stream_ddl import alter_stream, create_stream
-from moviecdc.emulator.statements.task_ddl import alter_task, create_task, execute_task
+from moviecdc.emulator.statements.task_ddl import alter_task, create_task, execute_task, task_function
 from moviecdc.results import Rows
 
 HANDLERS: dict[type, Callable[[Core, Any, str], Rows]] = {
@@ -30,6 +30,7 @@ HANDLERS: dict[type, Callable[[Core, Any, str], Rows]] = {
     ddl.DropObject: drop_object,
     ddl.Show: show,
     ddl.Describe: describe,
+    ddl.TaskFunction: task_function,
 }
 
 
