@@ -90,6 +90,8 @@ def test_drift_is_put_back_where_that_loses_nothing_and_reported_where_it_would(
     assert status["030_movie_bookings_stream.sql"] == "unchanged"  # a stream is never replaced
     notes = " ".join(n for s in plan["scripts"] for n in s["notes"])
     assert "mode APPEND_ONLY" in notes and "left as it is" in notes
+    task_drift = next(o for o in plan["objects"] if o["name"].upper() == "CONSUME_STREAM_TASK")
+    assert task_drift["detail"] == "schedule 7 MINUTES, not triggered (no schedule)"
     assert {"kind": "TABLE", "name": "SCRATCH", "state": "extra"}.items() <= next(
         o for o in plan["objects"] if o["name"] == "SCRATCH"
     ).items()
@@ -100,7 +102,7 @@ def test_drift_is_put_back_where_that_loses_nothing_and_reported_where_it_would(
         dts = {r["name"]: r for r in wh.execute(f"SHOW DYNAMIC TABLES IN SCHEMA {NS}").dicts()}
         streams = wh.execute(f"SHOW STREAMS IN SCHEMA {NS}").dicts()
         tables = {r["name"] for r in wh.execute(f"SHOW TABLES IN SCHEMA {NS}").dicts()}
-    assert task["schedule"] == "1 MINUTE" and task["state"] == "started"
+    assert task["schedule"] is None and task["state"] == "started"  # triggered again: the schedule is unset
     assert dts["MOVIE_BOOKING_INSIGHTS"]["target_lag"] == "2 minutes"
     assert streams[0]["mode"] == "APPEND_ONLY"  # reported, left as it is
     assert "SCRATCH" in tables  # extra objects are listed, never dropped

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from moviecdc.clock import ManualClock
 from moviecdc.config import Settings
@@ -15,10 +16,17 @@ from moviecdc.warehouse.local import LocalWarehouse
 from tests.conftest import NS, deploy_pipeline
 
 
-def test_loop_runs_passes_and_releases_the_database(tmp_path: Path, clock: ManualClock) -> None:
+@pytest.mark.parametrize(("mode", "copied_in"), [("triggered", 1), ("scheduled", 3)])
+def test_loop_runs_passes_and_releases_the_database(
+    tmp_path: Path, clock: ManualClock, mode: str, copied_in: int
+) -> None:
+    """The triggered task (the default, https://docs.snowflake.com/en/user-guide/tasks-triggered)
+    runs on the loop's first pass, as the stream has data; the scheduled variant
+    (https://docs.snowflake.com/en/sql-reference/sql/create-task, '1 MINUTE' counted from
+    RESUME) on the pass a minute later."""
     db = tmp_path / "s.duckdb"
     with LocalWarehouse(db, clock=clock) as wh:
-        deploy_pipeline(wh)
+        deploy_pipeline(wh, task_mode=mode)
         wh.execute(f"INSERT INTO {NS}.raw_movie_bookings (booking_id, status) VALUES ('B1', 'BOOKED')")
     settings = Settings(db_path=db)
     passes: list[object] = []
@@ -34,8 +42,10 @@ def test_loop_runs_passes_and_releases_the_database(tmp_path: Path, clock: Manua
                  should_stop=lambda: len(passes) >= 3, sleep=sleep)  # fmt: skip
     # two waits of 30 s, slept in steps of at most 1 s so that Ctrl-C is seen at once
     assert n == 3 and sum(slept) == 60 and max(slept) <= 1
-    tasks = [s for p in passes for s in p.steps if s.label.startswith("task ")]  # type: ignore[attr-defined]
-    assert [s.outcome for s in tasks] == ["SUCCEEDED"]  # the 1-minute slot came on the 2nd sleep
+    outcomes = [[s.outcome for s in p.steps if s.label.startswith("task ")] for p in passes]  # type: ignore[attr-defined]
+    copied = [i + 1 for i, o in enumerate(outcomes) if "SUCCEEDED" in o]
+    assert copied == [copied_in], outcomes  # scheduled: the 1-minute slot came on the 2nd sleep
+    assert {o for out in outcomes for o in out} <= {"SUCCEEDED", "SKIPPED"}  # then the stream is empty
     with LocalWarehouse(db, clock=clock) as wh:
         assert wh.execute(f"SELECT count(*) FROM {NS}.movie_booking_cdc_events").scalar() == 1
 

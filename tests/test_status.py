@@ -62,7 +62,10 @@ def test_a_caught_up_pipeline_is_ok(healthy: LocalWarehouse, clock: ManualClock)
     assert rep.streams[0]["pending_changes"] == 0 and rep.streams[0]["has_data"] is False
     task = rep.tasks[0]
     assert task["state"] == "started" and task["recent_runs"][0]["state"] == "SUCCEEDED"
-    assert task["next_run"] is not None and task["consecutive_failures"] == 0
+    assert task["consecutive_failures"] == 0
+    # the default task is triggered: no schedule, so no next run time (docs.snowflake.com/en/user-guide/tasks-triggered)
+    assert (task["mode"], task["schedule"], task["next_run"]) == ("triggered", None, None)
+    assert task["triggered_by"] == ["MOVIE_BOOKINGS_STREAM"] and task["expected_wait_sec"] == 30
     leaf = next(d for d in rep.dynamic_tables if d["name"] == "MOVIE_BOOKING_INSIGHTS")
     assert leaf["effective_target_lag_sec"] == 120 and leaf["actual_lag_sec"] == 0
     up = next(d for d in rep.dynamic_tables if d["name"] == "MOVIE_BOOKINGS_FILTERED")
@@ -101,6 +104,7 @@ def test_task_without_a_guard_on_an_idle_pipeline_wakes_the_warehouse(
     healthy: LocalWarehouse, clock: ManualClock
 ) -> None:
     healthy.execute(f"ALTER TASK {TASK} SUSPEND")
+    healthy.execute(f"ALTER TASK {TASK} SET SCHEDULE = '1 MINUTE'")  # a scheduled task, as the original design had
     healthy.execute(f"ALTER TASK {TASK} REMOVE WHEN")
     healthy.execute(f"ALTER TASK {TASK} RESUME")
     clock.advance(minutes=1)

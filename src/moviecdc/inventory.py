@@ -175,8 +175,13 @@ def _difference(wh: Warehouse, ns: str, obj: Expected, row: dict[str, object]) -
             diffs.append("its body changed")
         if _normal(row.get("condition")) != _normal(want.when):
             diffs.append("its WHEN condition changed")
-        if want.schedule and _schedule(row.get("schedule")) != _schedule(want.schedule):
-            diffs.append(f"schedule {row.get('schedule')}, not {want.schedule}")
+        have_schedule = row.get("schedule") or None  # NULL in SHOW TASKS for a triggered task
+        if want.schedule is None and have_schedule is not None:
+            diffs.append(f"schedule {have_schedule}, not triggered (no schedule)")
+        elif want.schedule is not None and have_schedule is None:
+            diffs.append(f"triggered (no schedule), not schedule {want.schedule}")
+        elif want.schedule is not None and _schedule(have_schedule) != _schedule(want.schedule):
+            diffs.append(f"schedule {have_schedule}, not {want.schedule}")
         if want.warehouse and _normal(row.get("warehouse")) != _normal(want.warehouse):
             diffs.append(f"warehouse {row.get('warehouse')}, not {want.warehouse}")
     elif isinstance(want, ddl.CreateDynamicTable):

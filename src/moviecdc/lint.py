@@ -10,8 +10,11 @@ Codes:
 - MC000 the statement does not parse (invalid SQL is stopped before anything is sent).
 - MC001 CREATE OR REPLACE on a stream, on a table a stream reads, or on a table a task
   fills from a stream: pending changes or history are lost on every deploy.
-- MC002 a task reads a stream without WHEN SYSTEM$STREAM_HAS_DATA: it wakes a warehouse
-  on every run.
+- MC002 a task without a working trigger: it reads a stream without WHEN
+  SYSTEM$STREAM_HAS_DATA on that stream (it wakes a warehouse on every run, or is
+  triggered by the wrong stream); it has neither a SCHEDULE, nor a stream WHEN, nor a
+  predecessor (it never runs); or it is a serverless triggered task without
+  TARGET_COMPLETION_INTERVAL (Snowflake refuses it).
 - MC003 a DOWNSTREAM dynamic table that no dynamic table reads: never refreshed.
 - MC004 a non-deterministic function in a dynamic table's query: full refreshes.
 - MC005 a stream action (METADATA$ACTION or a column copied from it) compared with
@@ -22,6 +25,7 @@ Codes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -36,7 +40,7 @@ from moviecdc.render import RenderedScript
 CODES = {
     "MC000": "statement does not parse",
     "MC001": "CREATE OR REPLACE on a stream or a stream's source table",
-    "MC002": "task reads a stream without a WHEN SYSTEM$STREAM_HAS_DATA guard",
+    "MC002": "task without a working trigger (no WHEN SYSTEM$STREAM_HAS_DATA on its stream, or nothing runs it)",
     "MC003": "DOWNSTREAM dynamic table that no dynamic table reads",
     "MC004": "non-deterministic function in a dynamic table's query",
     "MC005": "stream action compared with 'UPDATE'",
@@ -186,16 +190,49 @@ def check_replace(pipe: Pipeline) -> list[Finding]:
     return found
 
 
+_HAS_DATA = re.compile(r"STREAM_HAS_DATA\s*\(\s*'([^']*)'", re.IGNORECASE)
+
+
+def _guarded_streams(when: str | None) -> set[str]:
+    """The streams a WHEN condition checks with SYSTEM$STREAM_HAS_DATA (upper-cased)."""
+    return {_last(m) for m in _HAS_DATA.findall(when or "")}
+
+
 def check_task_guard(pipe: Pipeline) -> list[Finding]:
+    """MC002: how each task is run. A task without SCHEDULE or AFTER runs only when a
+    stream of its WHEN has data (a triggered task); one that reads a stream should be
+    guarded (scheduled or child) or triggered (no schedule) by that very stream."""
     found = []
     for p in pipe.stmts:
-        if not isinstance(p.cdc, ddl.CreateTask):
+        task = p.cdc
+        if not isinstance(task, ddl.CreateTask):
             continue
-        reads = _names(_parse_sql(p.cdc.body)) & set(pipe.streams)
-        if reads and not (p.cdc.when and "STREAM_HAS_DATA" in p.cdc.when.upper()):
+        reads = _names(_parse_sql(task.body)) & set(pipe.streams)
+        guards = _guarded_streams(task.when)
+        triggered = task.schedule is None and not task.after
+        if triggered and not guards:
             found.append(
-                Finding(p.script, p.line, "MC002", f"task {p.cdc.name} reads stream {sorted(reads)[0]} without"
+                Finding(p.script, p.line, "MC002", f"task {task.name} has no SCHEDULE, no AFTER and no WHEN"
+                        " SYSTEM$STREAM_HAS_DATA(...): it never runs on its own (only EXECUTE TASK runs it);"
+                        " add WHEN SYSTEM$STREAM_HAS_DATA on the stream it reads (a triggered task) or a SCHEDULE")
+            )  # fmt: skip
+        elif reads and not guards:
+            found.append(
+                Finding(p.script, p.line, "MC002", f"task {task.name} reads stream {sorted(reads)[0]} without"
                         " WHEN SYSTEM$STREAM_HAS_DATA(...): it wakes a warehouse on every run, data or not")
+            )  # fmt: skip
+        elif reads and not guards & reads:
+            how = "it is triggered by" if triggered else "its runs are skipped or made by"
+            found.append(
+                Finding(p.script, p.line, "MC002", f"task {task.name} reads stream {sorted(reads)[0]} but its WHEN"
+                        f" checks {', '.join(sorted(guards))}: {how} changes the task does not consume;"
+                        f" check SYSTEM$STREAM_HAS_DATA('{sorted(reads)[0]}')")
+            )  # fmt: skip
+        if triggered and guards and task.warehouse is None and "TARGET_COMPLETION_INTERVAL" not in task.params:
+            found.append(
+                Finding(p.script, p.line, "MC002", f"task {task.name} is a serverless triggered task (no WAREHOUSE,"
+                        " no SCHEDULE) without TARGET_COMPLETION_INTERVAL: Snowflake requires it; set it, or give"
+                        " the task a WAREHOUSE")
             )  # fmt: skip
     return found
 

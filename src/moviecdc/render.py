@@ -30,8 +30,10 @@ IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 QUOTED_IDENT_RE = re.compile(r'^"[^"\x00-\x1f]{1,255}"$')
 IDENTIFIER_VARS = ("database", "schema", "warehouse")
 # What the templates always see; a template may use more (its own --var keys).
-BUILTIN_VARS = ("database", "schema", "warehouse", "task_schedule", "target_lag", "dashboard_role")
+BUILTIN_VARS = ("database", "schema", "warehouse", "task_mode", "task_schedule", "target_lag", "dashboard_role")
 DERIVED_VARS = ("ns",)  # computed from the others: cannot be set
+# How the consume task runs: when its stream has data (no SCHEDULE), or every task_schedule.
+TASK_MODES = ("triggered", "scheduled")
 
 # Names the pipeline cannot live in, and why (compared as Snowflake resolves them, and
 # case-insensitively: the local engine's DuckDB does not tell "temp" from TEMP).
@@ -162,12 +164,14 @@ def template_variables(
         "database": settings.database,
         "schema": settings.schema,
         "warehouse": settings.warehouse,
+        "task_mode": "",
         "task_schedule": settings.task_schedule,
         "target_lag": settings.target_lag,
         "dashboard_role": "",
     }
     values.update(settings.variables)
     values.update(overrides or {})
+    values["task_mode"] = _task_mode(values["task_mode"], _schedule_given(settings, overrides or {}))
     for key in IDENTIFIER_VARS:
         values[key] = ident(values[key], key)
     if values["dashboard_role"]:
@@ -188,6 +192,39 @@ def template_variables(
             raise ConfigError(f"invalid value for {key}: quotes, ';' and newlines are not allowed")
     values["ns"] = f"{values['database']}.{values['schema']}"
     return values
+
+
+def _schedule_given(settings: Settings, overrides: Mapping[str, str]) -> bool:
+    """Whether a schedule was asked for (``--var``, a settings variable, MOVIECDC_TASK_SCHEDULE)."""
+    default = Settings.__dataclass_fields__["task_schedule"].default
+    return (
+        "task_schedule" in overrides
+        or "task_schedule" in settings.variables
+        or settings.source("task_schedule") != "default"
+        or settings.task_schedule != default
+    )
+
+
+def _task_mode(value: str, schedule_given: bool) -> str:
+    """``triggered`` (the default) or ``scheduled``; a schedule asked for without a mode
+    means ``scheduled``, and a schedule with ``task_mode=triggered`` is a contradiction.
+
+    Raises:
+        ConfigError: an unknown mode, or a schedule for a triggered task.
+    """
+    mode = value.strip().lower()
+    if not mode:
+        return "scheduled" if schedule_given else "triggered"
+    if mode not in TASK_MODES:
+        close = difflib.get_close_matches(mode, TASK_MODES, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}?" if close else f"use one of: {', '.join(TASK_MODES)}"
+        raise ConfigError(f"invalid task_mode {value!r}: the consume task is triggered or scheduled", hint=hint)
+    if mode == "triggered" and schedule_given:
+        raise ConfigError(
+            "task_mode=triggered takes no schedule: a triggered task runs when its stream has data",
+            hint="drop task_schedule (and MOVIECDC_TASK_SCHEDULE), or use --var task_mode=scheduled",
+        )
+    return mode
 
 
 def catalogue_variables() -> dict[str, object]:

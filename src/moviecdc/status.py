@@ -8,13 +8,14 @@ INFORMATION_SCHEMA.TASK_HISTORY and DYNAMIC_TABLE_REFRESH_HISTORY table function
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from moviecdc import deploy_log
 from moviecdc.dialect.query import effective_lag, table_names, unread_downstream
-from moviecdc.dialect.schedule import parse_target_lag
+from moviecdc.dialect.schedule import IntervalSchedule, parse_schedule, parse_target_lag
 from moviecdc.errors import MovieCdcError, SqlError
 from moviecdc.names import DYNAMIC_TABLES, STREAM, TASK
 from moviecdc.names import EVENTS_TABLE as EVENTS
@@ -24,10 +25,14 @@ from moviecdc.results import jsonable
 from moviecdc.warehouse.base import Warehouse
 
 OK, WARN, FAIL = "OK", "WARN", "FAIL"
+# Snowflake's default USER_TASK_MINIMUM_TRIGGER_INTERVAL_IN_SECONDS: a triggered task runs at
+# most this often, so new data waits up to about this long (the local engine spaces runs so too).
+TRIGGER_INTERVAL_SEC = 30
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
+_HAS_DATA = re.compile(r"STREAM_HAS_DATA\s*\(\s*'([^']*)'", re.IGNORECASE)
 LOCAL_NOTES = (
-    "local engine: an incremental table refreshes FULL after a batch larger than a quarter of its inputs,"
-    " a change to a table it joins to, or a replaced input (docs/incremental-refresh.md)",
+    "local engine: an ADAPTIVE table reinitialises after a batch larger than a quarter of its inputs; an"
+    " incremental table refreshes FULL after a change to a table it joins to (docs/incremental-refresh.md)",
     "local engine: tasks and refreshes run only while `moviecdc run` is running (or once with `moviecdc run --once`)",
 )
 
@@ -247,9 +252,13 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
             elif r["state"] == "SUCCEEDED":
                 break
         condition = row.get("condition")
+        mode, triggered_by, wait = _task_mode(row)
         info = {
             "name": name,
             "state": row.get("state"),
+            "mode": mode,
+            "triggered_by": triggered_by,
+            "expected_wait_sec": wait,
             "schedule": row.get("schedule"),
             "warehouse": row.get("warehouse"),
             "condition": condition,
@@ -282,7 +291,13 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
                         " `moviecdc deploy` resumes it")
             )  # fmt: skip
         pending = sum(int(s.get("pending_changes") or 0) for s in report.streams)  # type: ignore[call-overload]
-        if not condition or "STREAM_HAS_DATA" not in str(condition).upper():
+        if mode == "manual":
+            report.findings.append(
+                Finding(WARN, name, "task has no schedule, no predecessor and no WHEN SYSTEM$STREAM_HAS_DATA"
+                        " trigger: it never runs on its own (only EXECUTE TASK runs it); `moviecdc deploy`"
+                        " puts the template's trigger back")
+            )  # fmt: skip
+        elif not condition or "STREAM_HAS_DATA" not in str(condition).upper():
             idle = ""
             if row.get("state") == "started" and not pending:
                 idle = " The pipeline is idle (no pending change) yet"
@@ -306,6 +321,47 @@ def _tasks(wh: Warehouse, ns: str, database: str, report: StatusReport, history:
                     f"last run failed ({failures} in a row): {done[0].get('error_message')}",
                 )
             )
+
+
+def _resolved(name: str) -> str:
+    """A name as Snowflake resolves it: quoted as written, unquoted in upper case."""
+    name = name.strip()
+    return name[1:-1].replace('""', '"') if name.startswith('"') and name.endswith('"') else name.upper()
+
+
+def _predecessors(value: object) -> list[object]:
+    """SHOW TASKS' ``predecessors``: a JSON array of names (a list, or text, or NULL)."""
+    if isinstance(value, list):
+        return value
+    try:
+        parsed = json.loads(str(value or "[]"))
+    except ValueError:
+        return [value]
+    return parsed if isinstance(parsed, list) else [parsed]
+
+
+def _task_mode(row: Mapping[str, object]) -> tuple[str, list[str], int | None]:
+    """How SHOW TASKS says a task runs: (mode, the streams its WHEN checks, the longest a
+    change should wait for a run in seconds, None when unknown).
+
+    ``triggered``: no schedule, no predecessor, WHEN SYSTEM$STREAM_HAS_DATA: runs when a
+    stream has data (SHOW TASKS' schedule is NULL); ``scheduled``: on its schedule;
+    ``child``: after its predecessors; ``manual``: nothing runs it but EXECUTE TASK.
+    """
+    streams = [_resolved(s.split(".")[-1]) for s in _HAS_DATA.findall(str(row.get("condition") or ""))]
+    schedule = row.get("schedule") or None
+    predecessors = _predecessors(row.get("predecessors"))
+    if schedule is not None:
+        try:
+            parsed = parse_schedule(str(schedule))
+        except MovieCdcError:
+            return "scheduled", streams, None
+        return "scheduled", streams, parsed.seconds if isinstance(parsed, IntervalSchedule) else None
+    if predecessors:
+        return "child", streams, None
+    if streams:
+        return "triggered", streams, TRIGGER_INTERVAL_SEC
+    return "manual", streams, None
 
 
 def _inputs(text: str) -> set[str]:

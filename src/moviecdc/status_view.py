@@ -31,8 +31,7 @@ def render_status(report: StatusReport, *, color: bool = False) -> str:
             [[s["name"], s.get("mode"), s.get("pending_changes", "-"), s.get("has_data", "-"),
               s.get("stale"), local_time(s.get("stale_after"))] for s in report.streams])]  # fmt: skip
     for t in report.tasks:
-        out += ["", f"task {t['name']}: {t['state']}, schedule {t['schedule']},"
-                f" next run {local_time(t.get('next_run'))},"
+        out += ["", f"task {t['name']}: {t['state']}, {_when(t)},"
                 f" {t['consecutive_failures']} consecutive failure(s)"]  # fmt: skip
         runs: list[dict[str, object]] = t.get("recent_runs") or []  # type: ignore[assignment]
         if runs:
@@ -54,6 +53,20 @@ def render_status(report: StatusReport, *, color: bool = False) -> str:
     for note in report.notes:
         out.append(f"  note: {note}")
     return "\n".join(out)
+
+
+def _when(t: dict[str, object]) -> str:
+    """When the task runs: a triggered task has no schedule and no next run time."""
+    if t.get("mode") == "triggered":
+        streams = ", ".join(t.get("triggered_by") or [])  # type: ignore[arg-type]
+        wait = t.get("expected_wait_sec")
+        within = f", at most once every {wait:.0f}s" if isinstance(wait, int | float) else ""
+        return f"triggered (no schedule): runs when {streams} has data{within}"
+    if t.get("mode") == "manual":
+        return "no schedule and no stream trigger: runs only by EXECUTE TASK"
+    if t.get("mode") == "child":
+        return "runs after its predecessors"
+    return f"schedule {t['schedule']}, next run {local_time(t.get('next_run'))}"
 
 
 def _last(d: dict[str, object]) -> str:
