@@ -292,3 +292,124 @@ def test_changes_and_time_travel_refused_by_name(timeline: Engine, clause: str, 
     query ids, which the local engine does not keep; plain time travel is not emulated)."""
     with pytest.raises(UnsupportedSqlError, match=re.escape(named)):
         timeline.execute(f"SELECT * FROM t {clause}")
+
+
+# --- documentation examples: NATURAL JOIN views, CLONE, tags, stale comments --------
+def show_stream(engine: Engine, name: str) -> dict[str, object]:
+    res = engine.execute(f"SHOW STREAMS LIKE '{name}'")
+    return dict(zip(res.columns, res.rows[0], strict=True))
+
+
+def test_stream_on_natural_join_view_follows_the_join_results_example(engine: Engine) -> None:
+    """https://docs.snowflake.com/en/user-guide/streams-intro ("Join results behavior":
+    a view ``orders NATURAL JOIN customers``; after order2 the stream has one row, after
+    customer2 three: Δorders x customers, orders x Δcustomers, Δorders x Δcustomers)."""
+    for sql in (
+        "create or replace table orders (id int, order_name varchar)",
+        "create or replace table customers (id int, customer_name varchar)",
+        "create or replace view ordersByCustomer as select * from orders natural join customers",
+        "insert into orders values (1, 'order1')",
+        "insert into customers values (1, 'customer1')",
+        "create or replace stream ordersByCustomerStream on view ordersBycustomer",
+    ):
+        engine.execute(sql)
+    assert engine.execute("select * from ordersByCustomer").rows == [(1, "order1", "customer1")]
+    read = "select * exclude metadata$row_id from ordersByCustomerStream"
+    assert engine.execute(read).rows == []
+    engine.execute("insert into orders values (1, 'order2')")
+    res = engine.execute(read)
+    assert res.columns == ["ID", "ORDER_NAME", "CUSTOMER_NAME", "METADATA$ACTION", "METADATA$ISUPDATE"]
+    assert res.rows == [(1, "order2", "customer1", "INSERT", False)]
+    engine.execute("insert into customers values (1, 'customer2')")
+    assert rows(engine, read) == [
+        (1, "order1", "customer2", "INSERT", False),
+        (1, "order2", "customer1", "INSERT", False),
+        (1, "order2", "customer2", "INSERT", False),
+    ]
+
+
+def test_stream_on_natural_join_view_refuses_outer_and_names_the_join(shop: Engine) -> None:
+    """https://docs.snowflake.com/en/user-guide/streams-intro (streams on views: inner or
+    cross joins only; a NATURAL LEFT JOIN is an outer join and is refused as one)."""
+    shop.execute("CREATE TABLE o2 (oid INT, note STRING)")
+    shop.execute("CREATE VIEW w AS SELECT * FROM o NATURAL LEFT JOIN o2")
+    with pytest.raises(SqlError, match=re.escape("not supported on queries with NATURAL LEFT JOIN")):
+        shop.execute("CREATE STREAM s ON VIEW w")
+    shop.execute("CREATE VIEW w2 AS SELECT * FROM o NATURAL INNER JOIN o2")
+    shop.execute("CREATE STREAM s2 ON VIEW w2")
+    shop.execute("INSERT INTO o2 VALUES (10, 'first')")
+    assert rows(shop, f"SELECT oid, cid, amt, note, {META} FROM s2") == [(10, 1, 5, "first", "INSERT", False)]
+
+
+def test_stream_on_view_joining_a_subquery_in_from(shop: Engine) -> None:
+    """https://docs.snowflake.com/en/user-guide/streams-intro (streams on views: "subqueries
+    in the FROM clause are supported"; here one joined to a table by NATURAL JOIN)."""
+    shop.execute("CREATE TABLE tier (name STRING, tier STRING)")
+    q = "(SELECT o.oid, c.name FROM o JOIN c ON o.cid = c.id) q"
+    shop.execute(f"CREATE VIEW w AS SELECT oid, tier FROM {q} NATURAL JOIN tier")
+    shop.execute("CREATE STREAM s ON VIEW w")
+    shop.execute("INSERT INTO tier VALUES ('bob', 'silver')")
+    assert rows(shop, f"SELECT oid, tier, {META} FROM s") == [
+        (11, "silver", "INSERT", False),
+        (12, "silver", "INSERT", False),
+    ]
+
+
+def test_stream_clone_inherits_source_mode_and_offset(engine: Engine) -> None:
+    """https://docs.snowflake.com/en/sql-reference/sql/create-stream (CREATE STREAM ...
+    CLONE: the same definition, and the source stream's current offset; each stream then
+    keeps its own offset)."""
+    engine.execute("CREATE TABLE t (id INT, v STRING)")
+    engine.execute("CREATE STREAM s1 ON TABLE t APPEND_ONLY = TRUE COMMENT = 'orders feed'")
+    engine.execute("INSERT INTO t VALUES (1, 'a')")
+    assert engine.execute("CREATE STREAM s2 CLONE s1").rows == [("Stream S2 successfully created.",)]
+    row = show_stream(engine, "S2")
+    assert (row["table_name"], row["mode"], row["comment"]) == ("DB.S.T", "APPEND_ONLY", "orders feed")
+    assert rows(engine, f"SELECT id, v, {META} FROM s2") == [(1, "a", "INSERT", False)]  # s1's unconsumed change
+    engine.execute("CREATE TABLE sink AS SELECT id, v FROM s1")  # consumes s1 only
+    assert rows(engine, "SELECT id FROM s1") == []
+    assert rows(engine, "SELECT id FROM s2") == [(1,)]
+    engine.execute("INSERT INTO t VALUES (2, 'b')")
+    assert rows(engine, "SELECT id FROM s1") == [(2,)]
+    assert rows(engine, "SELECT id FROM s2") == [(1,), (2,)]
+    engine.execute("CREATE OR REPLACE STREAM s2 CLONE s1")  # replaced: s1's offset again
+    assert rows(engine, "SELECT id FROM s2") == [(2,)]
+    assert engine.execute("CREATE STREAM IF NOT EXISTS s2 CLONE s1").rows == [
+        ("S2 already exists, statement succeeded.",)
+    ]
+    with pytest.raises(SqlError, match="already exists"):
+        engine.execute("CREATE STREAM s2 CLONE s1")
+    with pytest.raises(SqlError, match="Stream 'NOPE' does not exist"):
+        engine.execute("CREATE STREAM s3 CLONE nope")
+
+
+def test_alter_stream_set_and_unset_tag_are_accepted_without_effect(engine: Engine) -> None:
+    """https://docs.snowflake.com/en/sql-reference/sql/alter-stream (SET TAG name =
+    'value' [, ...], UNSET TAG name [, ...]; the local engine keeps no tags)."""
+    engine.execute("CREATE TABLE t (id INT)")
+    engine.execute("CREATE STREAM s ON TABLE t COMMENT = 'kept'")
+    for sql in (
+        "ALTER STREAM s SET TAG cost_center = 'sales'",
+        "ALTER STREAM IF EXISTS s SET TAG cost_center = 'sales', db.s.owner_team = 'cdc'",
+        "ALTER STREAM s UNSET TAG cost_center",
+        "ALTER STREAM s UNSET TAG cost_center, db.s.owner_team",
+        "ALTER STREAM IF EXISTS missing SET TAG cost_center = 'sales'",
+    ):
+        assert engine.execute(sql).rows == [("Statement executed successfully.",)]
+    assert show_stream(engine, "S")["comment"] == "kept"
+    with pytest.raises(SqlError, match="Stream 'MISSING' does not exist"):
+        engine.execute("ALTER STREAM missing UNSET TAG cost_center")
+    with pytest.raises(SqlError, match="syntax error"):
+        engine.execute("ALTER STREAM s SET TAG cost_center")
+
+
+def test_stale_stream_keeps_the_comment_the_user_set(engine: Engine) -> None:
+    """https://docs.snowflake.com/en/sql-reference/sql/show-streams (staleness shows in
+    ``stale``; ``comment`` is the user's, empty when none was set)."""
+    engine.execute("CREATE TABLE t (id INT)")
+    engine.execute("CREATE STREAM plain ON TABLE t")
+    engine.execute("CREATE STREAM noted ON TABLE t COMMENT = 'feeds the mart'")
+    engine.execute("CREATE OR REPLACE TABLE t (id INT)")
+    plain, noted = show_stream(engine, "PLAIN"), show_stream(engine, "NOTED")
+    assert (plain["stale"], plain["comment"]) == ("true", "")
+    assert (noted["stale"], noted["comment"]) == ("true", "feeds the mart")

@@ -54,7 +54,7 @@ class Name:
 
 @dataclass(frozen=True)
 class AlterStream:
-    """ALTER STREAM ... SET COMMENT = '...' / UNSET COMMENT (tags: accepted, not kept)."""
+    """ALTER STREAM ... SET COMMENT = '...' / UNSET COMMENT; SET / UNSET TAG: accepted, not kept."""
 
     name: Name
     if_exists: bool = False
@@ -66,7 +66,7 @@ class AlterStream:
 class CreateStream:
     name: Name
     source: Name
-    source_kind: str  # TABLE | VIEW | DYNAMIC TABLE
+    source_kind: str  # TABLE | VIEW | DYNAMIC TABLE | STREAM (a clone)
     or_replace: bool = False
     or_alter: bool = False
     if_not_exists: bool = False
@@ -74,6 +74,7 @@ class CreateStream:
     show_initial_rows: bool = False
     at_stream: Name | None = None  # AT (STREAM => 'name'): keep that stream's offset
     comment: str | None = None
+    clone: bool = False  # CREATE STREAM ... CLONE <source>: source is the stream cloned (kind STREAM)
 
 
 @dataclass(frozen=True)
@@ -429,6 +430,17 @@ def _parse_create(p: _Parser) -> CdcStatement:
 def _parse_create_stream(p: _Parser, or_replace: bool, or_alter: bool) -> CreateStream:
     ine = p.if_not_exists(or_replace)
     name = p.name()
+    if p.accept("CLONE"):
+        if or_alter:
+            raise SqlError("syntax error: CREATE OR ALTER STREAM does not take CLONE", statement=p.sql)
+        source = p.name()
+        p.accept("COPY", "GRANTS")
+        if not p.at_end():
+            raise UnsupportedSqlError(
+                f"CREATE STREAM ... CLONE ... {p.word() or p.rest()} is not supported by the local engine",
+                statement=p.sql,
+            )
+        return CreateStream(name, source, "STREAM", or_replace, or_alter, ine, clone=True)
     p.accept("COPY", "GRANTS")
     comment = None
     while p.accept("WITH") or p.word() == "TAG":
@@ -587,6 +599,9 @@ def _parse_alter_task(p: _Parser) -> AlterTask:
 def _parse_alter_stream(p: _Parser) -> AlterStream:
     if_exists = p.accept("IF", "EXISTS")
     name = p.name()
+    if p.word() in {"SET", "UNSET"} and p.word(1) == "TAG":
+        _skip_tags(p, p.word() == "SET")  # tags: accepted, not kept
+        return AlterStream(name, if_exists)
     if p.accept("SET"):
         props = p.prop_list("ALTER STREAM ... SET")
         unknown = set(props) - {"COMMENT", "TAG"}
@@ -606,6 +621,22 @@ def _parse_alter_stream(p: _Parser) -> AlterStream:
     raise UnsupportedSqlError(
         f"ALTER STREAM ... {p.word() or ''} is not supported by the local engine", statement=p.sql
     )
+
+
+def _skip_tags(p: _Parser, with_values: bool) -> None:
+    """``SET TAG t = 'v' [, ...]`` / ``UNSET TAG t [, ...]`` (tag names may be qualified)."""
+    what = "ALTER ... SET TAG" if with_values else "ALTER ... UNSET TAG"
+    p.i += 2
+    while True:
+        p.name()
+        if with_values:
+            p.expect("=")
+            p.string()
+        if p.at_end():
+            return
+        if p.peek().token_type != TokenType.COMMA:  # type: ignore[union-attr]
+            raise SqlError(f"syntax error in {what}", statement=p.sql)
+        p.i += 1
 
 
 def _parse_alter_dt(p: _Parser) -> AlterDynamicTable:

@@ -57,7 +57,10 @@ def record_version_time(session: Session, version: int) -> None:
 
 
 def untrack(session: Session, key: Key, *, reason: str) -> None:
-    """Drop a tracked table's storage; its streams go stale (reference 1.7)."""
+    """Drop a tracked table's storage; its streams go stale (reference 1.7).
+
+    ``reason`` says why at the call site only: as in Snowflake, SHOW STREAMS shows the
+    staleness in ``stale`` and keeps ``comment`` as the user set it."""
     cat = session.catalog
     tt = cat.tracked[key]
     session.con.execute(f"DROP VIEW IF EXISTS {session.fq(key)}")
@@ -67,7 +70,6 @@ def untrack(session: Session, key: Key, *, reason: str) -> None:
     for st in cat.streams.values():
         if (st.source_schema, st.source_name) == key or list(key) in st.base_tables:
             st.stale = True
-            st.comment = st.comment or f"stale: {reason}"
             cat.save(st)
 
 

@@ -64,6 +64,9 @@ _RULES: tuple[tuple[re.Pattern[str], int, str, str], ...] = tuple(
         (r"No function matches the given name and argument types '(\w+)\(([^)]*)\)'", 1044, "42P13",
          _COMPILE + r"Invalid argument types for function '\1': (\2) (the local engine casts no VARCHAR implicitly"
          r" here; cast the argument)"),
+        # $name left in SQL the engine runs outside the session (a task body, a dynamic table)
+        (r"Values were not provided for the following parameters: ([A-Za-z_]\w*)", 2211, "02000",
+         _COMPILE + r"Session variable '$\1' does not exist"),
         (r"Parser Error: (.*)", 1003, "42000", _COMPILE + r"\1"),
     ]
 )  # fmt: skip

@@ -443,6 +443,12 @@ def describe(session: Session, expr: exp.Describe, text: str) -> Rows:
     schema = fold(target.args.get("db")) or session.ctx.schema
     name = fold(target.this)
     assert name is not None
+    return describe_columns(session, schema, name, text)
+
+
+def describe_columns(session: Session, schema: str, name: str, text: str) -> Rows:
+    """The DESCRIBE TABLE rows of one table, view or dynamic table (DESCRIBE DYNAMIC TABLE
+    describes its columns too)."""
     found = session.con.execute(
         f"SELECT column_name, describe_type, is_nullable, column_default, comment, table_type FROM"
         f" ({columns_sql(session)}) WHERE upper(schema) = upper(?) AND upper(name) = upper(?) ORDER BY ordinal",

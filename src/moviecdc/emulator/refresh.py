@@ -12,6 +12,7 @@ import duckdb
 from moviecdc.dialect.idents import quote
 from moviecdc.emulator import (
     changelog,
+    dt_monitor,
     faults,
     graph,
     history,
@@ -87,7 +88,7 @@ def refresh_group(
         if bad:
             history.record_refresh(
                 engine, dt, "UPSTREAM_FAILED", "NO_DATA", trigger, data_ts, engine.tick(),
-                code="UPSTREAM_FAILURE", message="Skipped refreshing because an input dynamic table failed.",
+                code="UPSTREAM_FAILURE", message="Skipped refreshing because an input DT failed.",  # the docs' words
             )  # fmt: skip
             failed.add(key)
             results[key] = ("UPSTREAM_FAILED", "NO_DATA")
@@ -295,6 +296,7 @@ def suspend_dynamic_table(engine: Session, dt: DynamicTableState, reason: str) -
     dt.suspended_reason = reason
     dt.last_suspended_on = engine.now()
     engine.catalog.save(dt)
+    dt_monitor.record(engine, dt, [dt_monitor.SUSPEND])
     for c in graph.consumers(engine, dt.key):
         if c.scheduling_state == "RUNNING":
             up_reason = "UPSTREAM_" + ("USER_SUSPENDED" if reason == "USER_SUSPENDED" else "SUSPENDED_DUE_TO_ERRORS")
@@ -306,6 +308,7 @@ def resume_dynamic_table(engine: Session, dt: DynamicTableState) -> None:
     dt.suspended_reason = None
     dt.consecutive_failures = 0
     engine.catalog.save(dt)
+    dt_monitor.record(engine, dt, [dt_monitor.RESUME])
     for c in graph.consumers(engine, dt.key):
         if c.scheduling_state == "SUSPENDED" and (c.suspended_reason or "").startswith("UPSTREAM_"):
             resume_dynamic_table(engine, c)

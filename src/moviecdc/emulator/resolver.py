@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlglot import exp
 
 from moviecdc.dialect import ddl
-from moviecdc.emulator import history, metadata, retention, streams, view_streams
+from moviecdc.emulator import dt_monitor, history, metadata, retention, streams, view_streams
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.catalog import SCHEMA, StreamState, TrackedTable
 from moviecdc.emulator.session import Session
@@ -64,6 +64,10 @@ class SessionResolver:
             return _task_dependents_sql(self.session, kwargs)
         if name in {"COMPLETE_TASK_GRAPHS", "CURRENT_TASK_GRAPHS"}:
             return _task_graphs_sql(self.session, name, kwargs)
+        if name == "DYNAMIC_TABLE_GRAPH_HISTORY":
+            return dt_monitor.graph_history_sql(self.session, kwargs)
+        if name == "DYNAMIC_TABLES":
+            return dt_monitor.dynamic_tables_sql(self.session, kwargs)
         return history.table_function_sql(self.session, name, kwargs)
 
     def statement_time_sql(self) -> str:

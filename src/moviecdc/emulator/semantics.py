@@ -64,6 +64,15 @@ def _sequence_nextval(expr: exp.Expr) -> exp.Expr:
     return out
 
 
+def _names_a_variable(expr: exp.Expr) -> bool:
+    """IDENTIFIER($name): the session variable gives the name (emulator/variables.py)."""
+    return (
+        isinstance(expr, exp.Table)
+        and isinstance(expr.this, exp.DynamicIdentifier)
+        and isinstance(expr.this.this, exp.Parameter)
+    )
+
+
 _NUMBER_38_0 = ("38", "0")
 _INTEGERS = (exp.DType.INT, exp.DType.BIGINT, exp.DType.SMALLINT, exp.DType.TINYINT, exp.DType.UTINYINT)
 
@@ -88,7 +97,7 @@ def integer_precision(expr: exp.Expr) -> exp.Expr:
 # others having run first (trim_cast_varchar before json_extract_cast_as_varchar,
 # indices_to_json_extract before regex_substr).
 TRANSFORMS: tuple[Transform, ...] = (
-    lambda e: fs.identifier(e, None),
+    lambda e: e if _names_a_variable(e) else fs.identifier(e, None),
     fs.upper_case_unquoted_identifiers,
     fs.current_version,
     fs.extract_comment_on_table,  # the comment goes in the "table_comment" arg, for the engine to keep

@@ -295,7 +295,10 @@ def information_schema_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     for arg in fn.expressions:
         if not isinstance(arg, exp.Kwarg):
             raise SqlError(f"{name} takes named arguments (NAME => value)")
-        kwargs[arg.this.name.upper()] = _literal(arg.expression, name)
+        # the arguments are rendered here, not walked by the rules: the clock (and the
+        # session's functions) apply to them now (DATEADD('hour', -1, CURRENT_TIMESTAMP()))
+        value = arg.expression.transform(lambda n: statement_time(session_functions(n, ctx), ctx), copy=False)
+        kwargs[arg.this.name.upper()] = _literal(value, name)
     alias = node.alias_or_name or name
     return ctx.marker(ctx.resolver.table_function_sql(name, kwargs), alias)
 
@@ -355,10 +358,16 @@ def qualify_sequences(node: exp.Expr, ctx: Context) -> exp.Expr:
 
 
 def statement_time(node: exp.Expr, ctx: Context) -> exp.Expr:
-    """CURRENT_TIMESTAMP is the statement's start time, read from the engine clock."""
-    if isinstance(node, exp.CurrentTimestamp):
+    """CURRENT_TIMESTAMP, CURRENT_DATE and CURRENT_TIME are the statement's start time,
+    read from the engine clock (UTC, the session's time zone)."""
+    if isinstance(node, exp.CurrentTimestamp | exp.CurrentDate | exp.CurrentTime | exp.Localtime):
         ctx.used_clock = True
-        return sqlglot.parse_one(ctx.resolver.statement_time_sql(), read="duckdb")
+        now = sqlglot.parse_one(ctx.resolver.statement_time_sql(), read="duckdb")
+        if isinstance(node, exp.CurrentDate):
+            return exp.cast(now, exp.DataType.build("DATE"))
+        if isinstance(node, exp.CurrentTime | exp.Localtime):
+            return exp.cast(exp.cast(now, exp.DataType.build("TIMESTAMP")), exp.DataType.build("TIME"))
+        return now
     return node
 
 

@@ -43,9 +43,11 @@ def check(query: exp.Expr, view: str) -> None:
     """Refuse a view query Snowflake cannot track, or the engine cannot.
 
     Raises:
-        SqlError: GROUP BY, aggregates, DISTINCT, QUALIFY, LIMIT, outer joins, UNION
-            without ALL, INTERSECT / EXCEPT, subqueries outside FROM (Snowflake's limits).
-        UnsupportedSqlError: WITH, window functions, LATERAL / table functions, VALUES.
+        SqlError: GROUP BY, aggregates, DISTINCT, QUALIFY, LIMIT, outer joins (NATURAL
+            or not), UNION without ALL, INTERSECT / EXCEPT, subqueries outside FROM
+            (Snowflake's limits: projections, filters, inner or cross joins, UNION ALL).
+        UnsupportedSqlError: WITH, window functions, LATERAL / table functions, VALUES,
+            joins such as ASOF or POSITIONAL.
     """
     if query.find(exp.With) is not None:
         raise _unsupported(view, "WITH (common table expressions)")
@@ -63,9 +65,18 @@ def check(query: exp.Expr, view: str) -> None:
         if isinstance(node, exp.Lateral | exp.Unnest | exp.TableFromRows | exp.Values):
             raise _unsupported(view, "LATERAL, table functions or VALUES")
         if isinstance(node, exp.Join):
-            side, kind = (node.args.get("side") or "").upper(), (node.args.get("kind") or "").upper()
-            if side or kind not in ("", "INNER", "CROSS") or node.args.get("method"):
-                raise _refuse(view, f"{' '.join(w for w in (side, kind) if w) or node.args['method']} JOIN")
+            _check_join(node, view)
+
+
+def _check_join(join: exp.Join, view: str) -> None:
+    """Inner and cross joins, with ON, USING or NATURAL (DuckDB matches a NATURAL join's
+    columns on the sources the state SQL reads, whose hidden columns are numbered apart)."""
+    side, kind = (join.args.get("side") or "").upper(), (join.args.get("kind") or "").upper()
+    method = str(join.args.get("method") or "").upper()
+    if method not in ("", "NATURAL"):
+        raise _unsupported(view, f"{method} JOIN")
+    if side or kind not in ("", "INNER", "CROSS"):
+        raise _refuse(view, " ".join(w for w in (method, side, kind, "JOIN") if w))
 
 
 def _check_select(sel: exp.Select, view: str) -> None:
@@ -136,7 +147,7 @@ def _visit(
 ) -> None:
     """Point one FROM / JOIN source of a query at a CTE of its rows, with numbered id columns."""
     joins = list(node.args.get("joins") or [])
-    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table) and not node.alias:
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Table | exp.Subquery) and not node.alias:
         _visit(node.this, ctes, source, scope, tag)  # parentheses around joins
     elif isinstance(node, exp.Table | exp.Subquery):
         k = len(ctes) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from moviecdc.dialect import ddl
+from moviecdc.emulator import dt_monitor
 from moviecdc.emulator.catalog import Key
 from moviecdc.emulator.core import Core
 from moviecdc.emulator.statements import dynamic_table_ddl
@@ -32,6 +33,7 @@ def drop_object(engine: Core, stmt: ddl.DropObject, text: str) -> Rows:
         if kind == "DYNAMIC TABLE":
             dynamic_table_ddl.drop_dt_storage(engine, key)
             cat.drop_version(key)
+            dt_monitor.close(engine, key)
         if kind == "TASK":
             engine.con.execute(
                 "DELETE FROM _moviecdc.task_history WHERE STATE = 'SCHEDULED' AND SCHEMA_NAME = ? AND NAME = ?",

@@ -11,6 +11,7 @@ from moviecdc.dialect.query import analyze_query, base_tables
 from moviecdc.dialect.schedule import parse_target_lag
 from moviecdc.emulator import (
     changelog,
+    dt_monitor,
     ivm,
     plans,
     refresh,
@@ -116,12 +117,15 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
         elif key in cat.tracked or engine.table_exists(key):
             raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
         if existing is not None and not reinit:
+            triggers = [t for t, same in ((dt_monitor.ALTER_LAG, existing.lag_seconds == lag.seconds),
+                        (dt_monitor.ALTER_WAREHOUSE, existing.warehouse == stmt.warehouse)) if not same]  # fmt: skip
             existing.target_lag, existing.lag_seconds = lag.describe(), lag.seconds
             existing.warehouse, existing.comment, existing.text = stmt.warehouse, stmt.comment, text
             existing.scheduler, existing.params = stmt.scheduler, dict(stmt.params)
             if stmt.frozen_where != existing.frozen_where:
                 _set_frozen(engine, existing, stmt.frozen_where, text)
             cat.save(existing)
+            dt_monitor.record(engine, existing, triggers)
             return ok(f"Dynamic table {key[1]} successfully altered.")
         if existing is not None:
             drop_dt_storage(engine, key)
@@ -156,6 +160,7 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
         dt.frozen_where = _checked_frozen(engine, dt, stmt.frozen_where, text)
         _check_backfill(engine, dt, text)
         cat.save(dt)
+        dt_monitor.record(engine, dt, [] if existing is not None and not stmt.or_replace else [dt_monitor.CREATE])
         engine.catalog.set_version(key, engine.next_version(), engine.now())
         if stmt.initialize == "ON_CREATE":
             action = "REINITIALIZE" if existing is not None else None
@@ -287,7 +292,10 @@ def alter_dynamic_table(engine: Core, stmt: ddl.AlterDynamicTable, text: str) ->
                         )
                 engine.catalog.save(dt)
             else:
+                triggers = []
                 for k, v in stmt.props.items():
+                    if k in {"TARGET_LAG", "WAREHOUSE"}:
+                        triggers.append(dt_monitor.ALTER_LAG if k == "TARGET_LAG" else dt_monitor.ALTER_WAREHOUSE)
                     if k == "TARGET_LAG":
                         lag = parse_target_lag(v)
                         dt.target_lag, dt.lag_seconds = lag.describe(), lag.seconds
@@ -307,4 +315,5 @@ def alter_dynamic_table(engine: Core, stmt: ddl.AlterDynamicTable, text: str) ->
                             statement=text,
                         )
                 engine.catalog.save(dt)
+                dt_monitor.record(engine, dt, triggers)
     return ok()

@@ -9,6 +9,7 @@ from typing import Any
 
 from moviecdc.dialect import ddl
 from moviecdc.emulator import (
+    metadata,
     retention,
     tasks,
 )
@@ -78,8 +79,14 @@ def show(engine: Core, stmt: ddl.Show, text: str) -> Rows:
 
 
 def describe(engine: Core, stmt: ddl.Describe, text: str) -> Rows:
-    """DESCRIBE STREAM / TASK / DYNAMIC TABLE: the SHOW row of one object."""
-    kind = {"STREAM": "STREAMS", "TASK": "TASKS", "DYNAMIC TABLE": "DYNAMIC TABLES"}.get(stmt.kind)
+    """DESCRIBE STREAM / TASK: the SHOW row of one object; DESCRIBE DYNAMIC TABLE: its
+    columns, as DESCRIBE TABLE gives them (the documentation: "Describes the columns")."""
+    if stmt.kind == "DYNAMIC TABLE":
+        key = engine.resolve(stmt.name)
+        if key not in engine.catalog.dynamic_tables:
+            raise SqlError(f"Dynamic table '{stmt.name}' does not exist or not authorized.", statement=text)
+        return metadata.describe_columns(engine, key[0], key[1], text)
+    kind = {"STREAM": "STREAMS", "TASK": "TASKS"}.get(stmt.kind)
     if kind is None:
         raise UnsupportedSqlError(f"DESCRIBE {stmt.kind} is not supported locally", statement=text)
     key = engine.resolve(stmt.name)

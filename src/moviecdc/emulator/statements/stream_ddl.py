@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from moviecdc.dialect import ddl
 from moviecdc.emulator import (
     changelog,
@@ -16,7 +18,7 @@ from moviecdc.results import Rows
 
 # ------------------------------------------------------------------ streams
 def alter_stream(engine: Core, stmt: ddl.AlterStream, text: str) -> Rows:
-    """ALTER STREAM ... SET / UNSET COMMENT."""
+    """ALTER STREAM ... SET / UNSET COMMENT (SET / UNSET TAG: parsed, no effect)."""
     key = engine.resolve(stmt.name)
     with engine.transaction():
         st = engine.catalog.streams.get(key)
@@ -30,8 +32,38 @@ def alter_stream(engine: Core, stmt: ddl.AlterStream, text: str) -> Rows:
     return ok()
 
 
+def clone_stream(engine: Core, stmt: ddl.CreateStream, text: str) -> Rows:
+    """CREATE [OR REPLACE] STREAM [IF NOT EXISTS] s2 CLONE s1: the same source, mode and
+    comment, and s1's current offset; from then on each has its own offset."""
+    key, src = engine.resolve(stmt.name), engine.resolve(stmt.source)
+    cat = engine.catalog
+    with engine.transaction():
+        source = cat.streams.get(src)
+        if source is None:
+            raise SqlError(f"Stream '{src[1]}' does not exist or not authorized.", statement=text)
+        if key in cat.streams:
+            if stmt.if_not_exists:
+                return ok(f"{key[1]} already exists, statement succeeded.")
+            if not stmt.or_replace:
+                raise SqlError(f"Object '{key[1]}' already exists.", statement=text)
+        if key != src:
+            cat.save(
+                dataclasses.replace(
+                    source,
+                    database=engine.ctx.database if stmt.name.database is None else stmt.name.database,
+                    schema=key[0],
+                    name=key[1],
+                    created_on=engine.now(),
+                    base_tables=[list(b) for b in source.base_tables],
+                )
+            )
+    return ok(f"Stream {key[1]} successfully created.")
+
+
 def create_stream(engine: Core, stmt: ddl.CreateStream, text: str) -> Rows:
     """CREATE [OR REPLACE | OR ALTER] STREAM [IF NOT EXISTS] (reference 1.8)."""
+    if stmt.clone:
+        return clone_stream(engine, stmt, text)
     key = engine.resolve(stmt.name)
     src = engine.resolve(stmt.source)
     cat = engine.catalog
