@@ -449,3 +449,30 @@ def test_a_triggered_task_records_no_run_while_its_stream_is_empty(engine: Engin
     ).rows
     assert sources == [("TRIG", "SUCCEEDED", "TRIGGER")]
     assert engine.execute("SELECT id FROM sink").rows == [(1,)]
+
+
+def test_clone_copies_the_definition_suspended(engine: Engine) -> None:
+    """CREATE TASK ... CLONE: the source's definition under a new name, created suspended
+    (https://docs.snowflake.com/en/sql-reference/sql/create-task, CREATE TASK ... CLONE)."""
+    engine.execute("CREATE TASK mytask_minute WAREHOUSE = mywh SCHEDULE = '5 MINUTE' COMMENT = 'c' AS SELECT 1")
+    engine.execute("ALTER TASK mytask_minute RESUME")
+    engine.execute("CREATE TASK t_clone CLONE mytask_minute")
+    row = {r["name"]: r for r in engine.execute("SHOW TASKS").dicts()}["T_CLONE"]
+    assert (row["warehouse"], row["schedule"], row["comment"], row["definition"], row["state"]) == (
+        "MYWH",
+        "5 MINUTE",
+        "c",
+        "SELECT 1",
+        "suspended",
+    )
+    with pytest.raises(SqlError, match="does not exist"):
+        engine.execute("CREATE TASK t2 CLONE nothing")
+
+
+def test_current_user_task_name_inside_a_run(engine: Engine) -> None:
+    """SYSTEM$CURRENT_USER_TASK_NAME: the running task's name
+    (https://docs.snowflake.com/en/sql-reference/functions/system_current_user_task_name)."""
+    engine.execute("CREATE TABLE log (n STRING)")
+    engine.execute("CREATE TASK tk AS INSERT INTO log SELECT SYSTEM$CURRENT_USER_TASK_NAME()")
+    engine.execute("EXECUTE TASK tk")
+    assert engine.execute("SELECT n FROM log").rows == [("TK",)]

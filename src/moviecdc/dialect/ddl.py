@@ -90,6 +90,7 @@ class CreateTask:
     after: tuple[Name, ...] = ()
     comment: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+    clone: Name | None = None  # CREATE TASK ... CLONE <task>
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class CreateDynamicTable:
     frozen_where: str | None = None  # FROZEN WHERE (<predicate>), or the legacy IMMUTABLE WHERE
     backfill: Name | None = None  # BACKFILL FROM <table>
     params: dict[str, str] = field(default_factory=dict)  # e.g. INITIALIZATION_WAREHOUSE
+    clone: Name | None = None  # CREATE DYNAMIC TABLE ... CLONE <dynamic table>
 
 
 @dataclass(frozen=True)
@@ -504,9 +506,26 @@ def _name_from_string(p: _Parser, text: str) -> Name:
 _TASK_STOP = {"AFTER", "WHEN", "AS"}
 
 
+def _clone_source(p: _Parser, what: str) -> Name | None:
+    """``CLONE <source> [COPY GRANTS]`` after the new object's name, or None."""
+    if not p.accept("CLONE"):
+        return None
+    source = p.name()
+    p.accept("COPY", "GRANTS")
+    if not p.at_end():
+        raise UnsupportedSqlError(
+            f"CREATE {what} ... CLONE {source} {p.word() or ''} is not supported by the local engine"
+            " (only CLONE <name> [COPY GRANTS])",
+            statement=p.sql,
+        )
+    return source
+
+
 def _parse_create_task(p: _Parser, or_replace: bool, or_alter: bool) -> CreateTask:
     ine = p.if_not_exists(or_replace)
     name = p.name()
+    if (source := _clone_source(p, "TASK")) is not None:
+        return CreateTask(name, "", or_replace, or_alter, ine, clone=source)
     params: dict[str, str] = {}
     after: list[Name] = []
     when: str | None = None
@@ -686,6 +705,8 @@ def _predicate(p: _Parser) -> str:
 def _parse_create_dt(p: _Parser, or_replace: bool, or_alter: bool) -> CreateDynamicTable:
     ine = p.if_not_exists(or_replace)
     name = p.name()
+    if (source := _clone_source(p, "DYNAMIC TABLE")) is not None:
+        return CreateDynamicTable(name, "", "DOWNSTREAM", or_replace, or_alter, ine, clone=source)
     columns: list[str] = []
     if p.peek() is not None and p.peek().token_type == TokenType.L_PAREN:  # type: ignore[union-attr]
         p.i += 1

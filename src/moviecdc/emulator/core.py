@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from moviecdc.dialect import ddl
 from moviecdc.dialect.idents import fold
-from moviecdc.emulator import capture, error_codes, metadata, resolver, semantics, tables
+from moviecdc.emulator import capture, error_codes, metadata, resolver, semantics, tables, variables
 from moviecdc.emulator import translate as tr
 from moviecdc.emulator.session import Session
 from moviecdc.errors import SqlError, UnsupportedSqlError
@@ -45,6 +45,23 @@ _SESSION_EMULATED: dict[str, str | None] = {
 }  # fmt: skip
 
 CdcHandler = Callable[["Core", ddl.CdcStatement, str], Rows]
+
+
+def _snowflake_names(expr: exp.Expr) -> list[str | None] | None:
+    """Snowflake's names for a query's unnamed result columns: the expression as written, in
+    upper case (``COUNT(*)``, ``SYSTEM$STREAM_HAS_DATA('S')``), where DuckDB would name them
+    its own way (``count_star()``). None entries keep DuckDB's name (a column, an alias)."""
+    select = expr
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return None
+    names: list[str | None] = []
+    for p in select.expressions:
+        if isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star)):
+            return None  # * expands to columns of its own
+        names.append(None if isinstance(p, exp.Alias | exp.Column) else p.sql(dialect="snowflake").upper())
+    return names
 
 
 def _no_cdc(core: Core, stmt: ddl.CdcStatement, text: str) -> Rows:
@@ -78,10 +95,14 @@ class Core(Session):
         if not text:
             raise SqlError("empty SQL statement")
         try:
+            own = variables.statement(self, text)  # UNSET, SHOW VARIABLES
+            if own is not None:
+                return own
             cdc = ddl.parse_cdc(text)
             if cdc is not None:
                 return _as_status(self._cdc(self, cdc, text))
-            parts = semantics.explode(tr.parse(text))
+            parsed = tr.parse(text)
+            parts = semantics.explode(variables.substitute(parsed, self) if "$" in text else parsed)
             if len(parts) == 1:
                 return _as_status(self._sql(parts[0], text, params))
             with self.transaction():  # one statement: all of it happens, or none
@@ -134,6 +155,8 @@ class Core(Session):
             return Rows(message=_DONE)
         if isinstance(expr, exp.Use):
             return self._use(expr)
+        if isinstance(expr, exp.Set):
+            return variables.set_variables(self, expr, text, params)
         if _is_access_control(expr):
             return Rows(
                 columns=["status"],
@@ -167,10 +190,34 @@ class Core(Session):
         with self.transaction():
             if isinstance(seed, str) and re.fullmatch(r"-?\d+/2147483647-0\.5", seed):
                 self.con.execute(f"SELECT setseed({seed})")
+            self._check_initialized(expr)
+            names = _snowflake_names(expr)  # before translation rewrites the projections
             sql, bound, _ = resolver.translate(self, expr, params)
             cur = self.con.execute(sql, bound or None)
             cols = [d[0] for d in cur.description] if cur.description else []
+            if names is not None and len(names) == len(cols):
+                cols = [n or c for n, c in zip(names, cols, strict=True)]
             return Rows(columns=cols, rows=cur.fetchall())
+
+    def _check_initialized(self, expr: exp.Expr) -> None:
+        """A query of a dynamic table that has not had its first refresh (INITIALIZE =
+        ON_SCHEDULE) fails, as on Snowflake, rather than answer with no rows."""
+        dts = self.catalog.dynamic_tables
+        if not dts:
+            return
+        ctes = {fold(c.alias) for c in expr.find_all(exp.CTE)}
+        for table in expr.find_all(exp.Table):
+            if not isinstance(table.this, exp.Identifier) or (
+                table.args.get("db") is None and fold(table.this) in ctes
+            ):
+                continue
+            dt = dts.get(self.resolve(table))
+            if dt is not None and not dt.initialized:
+                raise SqlError(
+                    f"Dynamic Table '{dt.database}.{dt.schema}.{dt.name}' is not initialized. Please run a manual"
+                    " refresh or wait for a scheduled refresh before querying.",
+                    errno=2001,
+                )
 
     def _use(self, expr: exp.Use) -> Rows:
         kind = (expr.args.get("kind") or exp.Var(this="SCHEMA")).name.upper()

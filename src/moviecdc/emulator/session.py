@@ -139,6 +139,7 @@ class Session:
         self.temp_tables: set[str] = set()
         self._schemas: frozenset[str] | None = None  # schema_names(), cached
         self.session_parameters: dict[str, object] = {}  # ALTER SESSION SET, as given
+        self.variables: dict[str, Any] = {}  # SET: session variables by name (emulator.variables.Variable)
         self.task_run: Any = None  # the task graph run in progress (tasks.GraphRun), for its SYSTEM$ functions
         self.databases: set[str] = {self.ctx.database}  # CREATE DATABASE names a database of this file
         self._stmt_ts: datetime | None = None

@@ -37,6 +37,7 @@ _STATEMENTS: tuple[type[exp.Expr], ...] = (
     exp.Create, exp.Drop, exp.Alter, exp.Use, exp.Comment,
     exp.Transaction, exp.Commit, exp.Rollback,
     exp.Show, exp.Describe, exp.Grant, exp.Revoke,
+    exp.Set,  # session variables (emulator/variables.py; DuckDB's settings are refused there)
     exp.Command,  # SHOW / GRANT forms sqlglot keeps as text; the engine refuses the rest by name
 )  # fmt: skip
 
@@ -45,7 +46,6 @@ _NAMED: dict[type[exp.Expr], str] = {
     exp.Copy: f"COPY is not supported by the local engine ({_FILES}); load rows with INSERT",
     exp.Put: f"PUT is not supported by the local engine ({_FILES})",
     exp.ListStage: f"LIST is not supported by the local engine ({_FILES})",
-    exp.Set: "SET (session variables) is not supported by the local engine",
     exp.Undrop: "UNDROP is not supported by the local engine (it keeps no Time Travel)",
 }
 _FILE_COMMANDS = frozenset({"GET", "REMOVE", "RM"})

@@ -252,6 +252,9 @@ def system_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
         if len(args) > 1 or (args and not (isinstance(args[0], exp.Literal) and args[0].is_string)):
             raise SqlError(f"{fn} takes at most one string literal")
         arg = args[0].this if args else None
+        if fn == "SYSTEM$CURRENT_USER_TASK_NAME":
+            full = ctx.resolver.task_runtime_info("CURRENT_TASK_NAME")
+            return exp.Null() if full is None else exp.Literal.string(full.rsplit(".", 1)[-1])
         if fn == "SYSTEM$TASK_RUNTIME_INFO":
             if arg is None:
                 raise SqlError("SYSTEM$TASK_RUNTIME_INFO takes the name of the property to return")
@@ -272,7 +275,12 @@ def system_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     return node
 
 
-_TASK_FUNCTIONS = {"SYSTEM$GET_TASK_GRAPH_CONFIG", "SYSTEM$GET_PREDECESSOR_RETURN_VALUE", "SYSTEM$TASK_RUNTIME_INFO"}
+_TASK_FUNCTIONS = {
+    "SYSTEM$GET_TASK_GRAPH_CONFIG",
+    "SYSTEM$GET_PREDECESSOR_RETURN_VALUE",
+    "SYSTEM$TASK_RUNTIME_INFO",
+    "SYSTEM$CURRENT_USER_TASK_NAME",
+}
 
 
 def information_schema_functions(node: exp.Expr, ctx: Context) -> exp.Expr:

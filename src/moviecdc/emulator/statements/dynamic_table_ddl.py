@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import duckdb
 from sqlglot import exp
 
@@ -40,6 +42,8 @@ def create_dynamic_table(engine: Core, stmt: ddl.CreateDynamicTable, text: str) 
     """CREATE [OR REPLACE | OR ALTER] DYNAMIC TABLE (reference 3.1-3.2)."""
     key = engine.resolve(stmt.name)
     cat = engine.catalog
+    if stmt.clone is not None:
+        stmt = _clone_definition(engine, stmt, text)
     lag = parse_target_lag(stmt.target_lag)
     query = tr.parse(stmt.query)
     if not isinstance(query, exp.Query):
@@ -317,3 +321,28 @@ def alter_dynamic_table(engine: Core, stmt: ddl.AlterDynamicTable, text: str) ->
                 engine.catalog.save(dt)
                 dt_monitor.record(engine, dt, triggers)
     return ok()
+
+
+def _clone_definition(engine: Core, stmt: ddl.CreateDynamicTable, text: str) -> ddl.CreateDynamicTable:
+    """CREATE DYNAMIC TABLE ... CLONE: the source's definition under the new name. The clone
+    is initialised from the source's query now (Snowflake copies the rows and reinitialises
+    when the source moved on during the clone; the rows are the query's either way)."""
+    source = engine.catalog.dynamic_tables.get(engine.resolve(stmt.clone)) if stmt.clone else None
+    if stmt.or_alter:
+        raise SqlError("CREATE OR ALTER DYNAMIC TABLE cannot CLONE", statement=text)
+    if source is None:
+        raise SqlError(f"Dynamic table '{stmt.clone}' does not exist or not authorized.", statement=text)
+    return dataclasses.replace(
+        stmt,
+        query=source.query,
+        target_lag=source.target_lag,
+        warehouse=source.warehouse,
+        refresh_mode=source.refresh_mode,
+        initialize="ON_CREATE",
+        columns=tuple(source.columns),
+        comment=source.comment,
+        scheduler=source.scheduler,
+        frozen_where=source.frozen_where,
+        params=dict(source.params),
+        clone=None,
+    )

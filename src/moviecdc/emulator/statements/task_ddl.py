@@ -3,6 +3,7 @@ and EXECUTE TASK pages)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import timedelta
@@ -157,6 +158,24 @@ def create_task(engine: Core, stmt: ddl.CreateTask, text: str) -> Rows:
     """CREATE [OR REPLACE | OR ALTER] TASK (reference 2.1, 2.5): always born suspended."""
     key = engine.resolve(stmt.name)
     cat = engine.catalog
+    if stmt.clone is not None:
+        # CLONE: the source's definition under a new name, suspended (CREATE TASK ... CLONE)
+        source = cat.tasks.get(engine.resolve(stmt.clone))
+        if source is None or stmt.or_alter:
+            if stmt.or_alter:
+                raise SqlError("CREATE OR ALTER TASK cannot CLONE", statement=text)
+            raise SqlError(f"Task '{stmt.clone}' does not exist or not authorized.", statement=text)
+        stmt = dataclasses.replace(
+            stmt,
+            body=source.body,
+            warehouse=source.warehouse,
+            schedule=source.schedule,
+            when=source.when,
+            after=tuple(ddl.Name(tuple(a.split(".", 1))) for a in source.after),
+            comment=source.comment,
+            params=dict(source.params),
+            clone=None,
+        )
     if stmt.schedule is not None:
         parse_schedule(stmt.schedule)
     if stmt.when is not None:
