@@ -163,7 +163,7 @@ def test_incremental_refresh_equals_full_refresh_for_every_shape(sequence: list)
 
 
 @pytest.mark.slow
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=70, deadline=None)  # about 1.9 s each on 2 cores: keeps CI under 15 minutes
 @given(sequence=ops)
 def test_incremental_refresh_equals_full_refresh_for_every_shape_thoroughly(sequence: list) -> None:
     check_every_shape(sequence)
