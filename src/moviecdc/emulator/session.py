@@ -383,9 +383,14 @@ class Session:
 
     def table_ddl(self, key: Key) -> str | None:
         """DuckDB's CREATE TABLE statement of a plain table, or None."""
+        return self.object_ddl("tables", key)
+
+    def object_ddl(self, kind: str, key: Key) -> str | None:
+        """DuckDB's CREATE statement of a user table or view (``kind``: tables | views), or None."""
+        internal = " AND NOT internal" if kind == "views" else ""
         row = self.con.execute(
-            "SELECT sql FROM duckdb_tables() WHERE lower(schema_name) = lower(?)"
-            " AND lower(table_name) = lower(?) AND database_name = current_database()",
+            f"SELECT sql FROM duckdb_{kind}() WHERE lower(schema_name) = lower(?){internal}"
+            f" AND lower({kind[:-1]}_name) = lower(?) AND database_name = current_database()",
             list(key),
         ).fetchone()
         return str(row[0]) if row else None

@@ -71,7 +71,7 @@ def roots_of(engine: Core, task: TaskState) -> list[TaskState]:
     """The root task(s) of ``task``'s graph (itself when it is a root); a finalizer's is its root."""
     fin = task.params.get("FINALIZE")
     if fin is not None:
-        root = engine.catalog.tasks.get(_key(fin))
+        root = engine.catalog.tasks.get(task_key(fin))
         return [root] if root is not None else []
     found: list[TaskState] = []
     todo, seen = [task], set()
@@ -83,7 +83,7 @@ def roots_of(engine: Core, task: TaskState) -> list[TaskState]:
         seen.add(fq)
         if not t.after:
             found.append(t)
-        todo.extend(p for p in (engine.catalog.tasks.get(_key(a)) for a in t.after) if p is not None)
+        todo.extend(p for p in (engine.catalog.tasks.get(task_key(a)) for a in t.after) if p is not None)
     return sorted(found, key=lambda t: t.name)
 
 
@@ -92,7 +92,8 @@ def in_graph(engine: Core, task: TaskState) -> bool:
     return bool(task.after or task.params.get("FINALIZE") or children(engine, task) or finalizer(engine, task))
 
 
-def _key(fq: str) -> tuple[str, str]:
+def task_key(fq: str) -> tuple[str, str]:
+    """The catalog key of a task named "SCHEMA.NAME" (as AFTER and FINALIZE keep it)."""
     schema, name = fq.split(".", 1)
     return schema, name
 
@@ -113,7 +114,7 @@ class GraphRun:
     def predecessor_value(self, engine: Session, name: str | None) -> str | None:
         """SYSTEM$GET_PREDECESSOR_RETURN_VALUE: a predecessor's (or an ancestor's) value."""
         assert self.task is not None
-        preds = [engine.catalog.tasks[_key(a)] for a in self.task.after if _key(a) in engine.catalog.tasks]
+        preds = [engine.catalog.tasks[task_key(a)] for a in self.task.after if task_key(a) in engine.catalog.tasks]
         if name is None:
             enabled = [p for p in preds if p.state == "started" or p is self.root]
             if len(enabled) != 1:
@@ -131,7 +132,7 @@ class GraphRun:
             seen.add(fq)
             if t.name in (name, name.upper()):
                 return self.return_values.get(fq)
-            todo.extend(engine.catalog.tasks[_key(a)] for a in t.after if _key(a) in engine.catalog.tasks)
+            todo.extend(engine.catalog.tasks[task_key(a)] for a in t.after if task_key(a) in engine.catalog.tasks)
         raise SqlError(f"SYSTEM$GET_PREDECESSOR_RETURN_VALUE: '{name}' is not a predecessor of task {self.task.name}")
 
 

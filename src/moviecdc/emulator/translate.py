@@ -303,10 +303,9 @@ def information_schema_functions(node: exp.Expr, ctx: Context) -> exp.Expr:
     for arg in fn.expressions:
         if not isinstance(arg, exp.Kwarg):
             raise SqlError(f"{name} takes named arguments (NAME => value)")
-        # the arguments are rendered here, not walked by the rules: the clock (and the
-        # session's functions) apply to them now (DATEADD('hour', -1, CURRENT_TIMESTAMP()))
-        value = arg.expression.transform(lambda n: statement_time(session_functions(n, ctx), ctx), copy=False)
-        kwargs[arg.this.name.upper()] = _literal(value, name)
+        # the marker replaces the call before the walk reaches its arguments: the rules apply
+        # to them here (the clock in DATEADD('hour', -1, CURRENT_TIMESTAMP()), ...)
+        kwargs[arg.this.name.upper()] = _literal(apply_rules(arg.expression, ctx), name)
     alias = node.alias_or_name or name
     return ctx.marker(ctx.resolver.table_function_sql(name, kwargs), alias)
 

@@ -29,14 +29,7 @@ Evaluate = Callable[[exp.Expr], object]  # the value of a constant Snowflake exp
 
 def view_definition(session: Session, key: Key) -> str | None:
     """DuckDB's CREATE VIEW statement of a user view (not a tracked table's own view)."""
-    if key in session.catalog.tracked:
-        return None
-    row = session.con.execute(
-        "SELECT sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
-        " AND lower(schema_name) = lower(?) AND lower(view_name) = lower(?)",
-        list(key),
-    ).fetchone()
-    return str(row[0]) if row else None
+    return None if key in session.catalog.tracked else session.object_ddl("views", key)
 
 
 def view_columns(session: Session, key: Key) -> list[str]:

@@ -119,7 +119,7 @@ def _check_shape(engine: Core, task: TaskState, text: str) -> None:
         return
     if task.after or task.schedule is not None:
         raise SqlError("a finalizer task cannot have a SCHEDULE or AFTER", statement=text)
-    root = engine.catalog.tasks.get(_key(fin))
+    root = engine.catalog.tasks.get(tasks.task_key(fin))
     if root is None:
         raise SqlError(f"Task '{fin}' does not exist or not authorized.", statement=text)
     if root.after or root.params.get("FINALIZE"):
@@ -129,11 +129,6 @@ def _check_shape(engine: Core, task: TaskState, text: str) -> None:
         raise SqlError(f"root task {root.name} already has a finalizer task: {other.name}", statement=text)
     if tasks.children(engine, task):
         raise SqlError(f"a finalizer task cannot have child tasks ({task.name})", statement=text)
-
-
-def _key(fq: str) -> tuple[str, str]:
-    schema, name = fq.split(".", 1)
-    return schema, name
 
 
 def _root_error(root: TaskState, text: str) -> SqlError:
@@ -187,7 +182,7 @@ def create_task(engine: Core, stmt: ddl.CreateTask, text: str) -> Rows:
         params["FINALIZE"] = ".".join(engine.resolve(ddl.parse_name(params["FINALIZE"])))
     with engine.transaction():
         for pred in after:
-            pred_task = cat.tasks.get(_key(pred))
+            pred_task = cat.tasks.get(tasks.task_key(pred))
             if pred_task is None:
                 raise SqlError(f"Task '{pred}' does not exist or not authorized.", statement=text)
             if pred_task.params.get("FINALIZE"):
@@ -196,7 +191,7 @@ def create_task(engine: Core, stmt: ddl.CreateTask, text: str) -> Rows:
                 if root.state == "started":
                     raise _root_error(root, text)
         if "FINALIZE" in params:
-            finalized = cat.tasks.get(_key(params["FINALIZE"]))
+            finalized = cat.tasks.get(tasks.task_key(params["FINALIZE"]))
             if finalized is not None and finalized.state == "started":
                 raise _root_error(finalized, text)
         existing = cat.tasks.get(key)
@@ -310,7 +305,7 @@ def _alter_definition(engine: Core, task: TaskState, stmt: ddl.AlterTask, text: 
         preds = [".".join(engine.resolve(n)) for n in stmt.after]
         if stmt.action == "ADD_AFTER":
             for pred in preds:
-                pred_task = engine.catalog.tasks.get(_key(pred))
+                pred_task = engine.catalog.tasks.get(tasks.task_key(pred))
                 if pred_task is None:
                     raise SqlError(f"Task '{pred}' does not exist or not authorized.", statement=text)
                 for root in tasks.roots_of(engine, pred_task):
