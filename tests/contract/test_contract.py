@@ -309,3 +309,29 @@ def test_plan_says_which_dynamic_table_will_reinitialise(tmp_path: Any) -> None:
     changed = [i for i in items if i.status == "changed"]
     assert [i.script.name for i in changed] == ["070_movie_booking_insights.sql"]
     assert changed[0].notes == ("MOVIE_BOOKING_INSIGHTS will reinitialise: its query changed",)
+
+
+def test_simulate_sends_both_targets_the_same_statements_and_makes_the_same_rows() -> None:
+    """A seed's bulk load is generated on the target (one statement, no rows sent) and its
+    changes look up only the ids they draw: the same statements to the local engine and to
+    the connector, and the same table after them."""
+    from moviecdc.simulate.runner import INSERT_COLUMNS
+    from moviecdc.simulate.session import Simulation, SimulationPlan
+
+    local = RecordingLocal(ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC)))
+    remote, sent = snowflake_target(ManualClock(datetime(2025, 9, 1, 12, 0, tzinfo=UTC)))
+    tables = []
+    for wh, statements in ((local, local.statements), (remote, sent)):
+        run_deploy(wh)
+        del statements[:]
+        for seed, what in ((4, {"sample": True, "bookings": 3000, "changes": 400}), (5, {"changes": 600})):
+            Simulation(SimulationPlan(seed=seed, batch_size=250, **what), NS, seed).run(wh)
+        cols = "booking_id, customer_id, movie_id, booking_date, status, ticket_count, ticket_price"
+        tables.append(wh.execute(f"SELECT {cols} FROM {NS}.raw_movie_bookings ORDER BY {cols}").rows)
+    # new bookings of a change batch travel as bound rows: through `insert_rows`, which the
+    # local target runs as an Arrow insert and the connector as one INSERT ... VALUES
+    values = f"INSERT INTO {NS}.raw_movie_bookings ({', '.join(INSERT_COLUMNS)}) VALUES"
+    assert local.statements == [s for s in sent if not s.startswith(values)]
+    generating = [s for s in sent if "TABLE(GENERATOR(ROWCOUNT => 3000))" in s]
+    assert len(generating) == 1 and generating[0].startswith(f"INSERT INTO {NS}.raw_movie_bookings")
+    assert tables[0] == tables[1] and len(tables[0]) > 3000

@@ -1,11 +1,15 @@
-"""Deterministic generator of movie bookings and of changes to them (pure: no SQL, no I/O).
+"""Deterministic generator of changes to movie bookings (pure: no SQL, no I/O).
 
-A :class:`ChangeGenerator` draws every value from its own ``random.Random(seed)`` and
-keeps a model of the source table (which booking ids are live, with their status, and
-which were deleted), so every change it emits is applicable at the point it is emitted:
-updates and cancels hit live ``BOOKED`` bookings, deletes hit live bookings and
-reinserts bring back ids deleted earlier. The same seed and the same sequence of calls
-always give the same output, on any Python run (no ``hash()``, no set iteration).
+Bookings themselves are a function of seed and booking number (:mod:`.keyed`). A
+:class:`ChangeGenerator` draws its decisions from its own ``random.Random(seed)`` and
+knows the state of the bookings it made or touched; of the bookings that were in the
+table before it started (numbers below ``next_number``) it asks ``lookup`` about a few
+candidates at a time, so a batch of N changes costs O(N) whatever the table's size.
+Every change it emits is applicable at the point it is emitted: updates and cancels hit
+live ``BOOKED`` bookings, deletes hit live bookings and reinserts bring back ids that are
+gone. Rows that fail the data-quality rule are never changed. The same seed, the same
+answers from ``lookup`` and the same sequence of calls always give the same output, on
+any Python run (no ``hash()``, no set iteration).
 """
 
 from __future__ import annotations
@@ -13,19 +17,21 @@ from __future__ import annotations
 import random
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from itertools import accumulate
 from types import MappingProxyType
 from typing import ClassVar
 
 from moviecdc.errors import ConfigError
-from moviecdc.movies import MOVIES, clamp_to_tier
+from moviecdc.movies import MOVIES
+from moviecdc.simulate.keyed import BOOKED, CANCELLED, TICKET_WEIGHTS, Booking, BookingModel, booking_id
 
-BOOKED = "BOOKED"
-CANCELLED = "CANCELLED"
+__all__ = ["BOOKED", "CANCELLED", "Booking"]
+
 STATUSES = (BOOKED, CANCELLED)
 
 #: Change kinds, in the order used for counts and mixes.
@@ -46,17 +52,7 @@ DEFAULT_MIX: Mapping[str, float] = MappingProxyType(
 DEFAULT_START = datetime(2025, 9, 1)
 DEFAULT_END = datetime(2025, 10, 1)
 
-MAX_TICKETS = 8
-# 1..8 tickets, skewed towards small parties.
-_TICKET_WEIGHTS = (30, 28, 16, 12, 6, 4, 2, 2)
-# Hour-of-day weights 0..23: quiet nights, busy evenings.
-_HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 7, 7, 8, 9, 12, 16, 18, 17, 12, 7, 3)
-_WEEKEND_WEIGHT = 1.6
-_WEEKDAY_WEIGHT = 1.0
-# Seat premiums added to a movie's base price (kept inside its tier band).
-_SEAT_PREMIUM_CENTS = (0, 200, 400)
-_SEAT_PREMIUM_WEIGHTS = (70, 20, 10)
-_INITIAL_CANCELLED_SHARE = 0.1
+MAX_TICKETS = len(TICKET_WEIGHTS)
 _INVALID_DEFECTS = (
     "null_booking_id",
     "null_customer_id",
@@ -66,21 +62,9 @@ _INVALID_DEFECTS = (
     "zero_price",
     "negative_price",
 )
-_GENERATED_ID = re.compile(r"^BK(\d+)$")
-_CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Booking:
-    """One row of ``raw_movie_bookings`` as the simulator writes it."""
-
-    booking_id: str | None
-    customer_id: str | None
-    movie_id: str | None
-    booking_date: datetime
-    status: str
-    ticket_count: int | None
-    ticket_price: Decimal | None
+_GENERATED_ID = re.compile(r"^BK(\d{9})$")
+_PREFETCH = 1000  # candidates looked up per query
+_ATTEMPTS = 64  # draws before a change gives up on a kind and inserts instead
 
 
 @dataclass(frozen=True)
@@ -147,12 +131,7 @@ def sample_bookings() -> list[Booking]:
     return [Booking(b, c, m, d, s, n, Decimal(p)) for b, c, m, d, s, n, p in rows]
 
 
-_HOUR_CUM = tuple(accumulate(_HOUR_WEIGHTS))
-_SEAT_PREMIUM_CUM = tuple(accumulate(_SEAT_PREMIUM_WEIGHTS))
-_TICKET_CUM = tuple(accumulate(_TICKET_WEIGHTS))
-
-
-def _pick(cum_weights: list[float] | tuple[float, ...], rng: random.Random) -> int:
+def _pick(cum_weights: tuple[float, ...], rng: random.Random) -> int:
     """An index drawn in proportion to the weights whose running sums are given."""
     return min(bisect_right(cum_weights, rng.random() * cum_weights[-1]), len(cum_weights) - 1)
 
@@ -184,8 +163,8 @@ class _IdPool:
             self._items[pos] = last
             self._index[last] = pos
 
-    def choice(self, rng: random.Random) -> str:
-        return self._items[rng.randrange(len(self._items))]
+    def at(self, index: int) -> str:
+        return self._items[index]
 
 
 def _normalise_mix(mix: Mapping[str, float] | None) -> tuple[float, ...]:
@@ -212,10 +191,31 @@ def _normalise_mix(mix: Mapping[str, float] | None) -> tuple[float, ...]:
     return tuple(accumulate(w / total for w in weights))
 
 
-class ChangeGenerator:
-    """Seeded generator of bookings and changes that tracks the table it writes to.
+@dataclass(frozen=True)
+class Row:
+    """What the table holds for one booking id: ``status`` None when no row has it.
 
-    It assumes every booking and change it returns gets applied, in order.
+    ``status`` is :data:`INERT` for a row that fails the data-quality rule or has a
+    status the generator does not know: such rows are never changed.
+    """
+
+    status: str | None
+    ticket_count: int | None = None
+
+
+INERT = "?"
+GONE = Row(None)
+
+#: Asked about booking ids; answers with the rows present (ids without a row left out).
+Lookup = Callable[[Sequence[str]], Mapping[str, Row]]
+
+
+class ChangeGenerator:
+    """Seeded generator of bookings and changes that tracks the bookings it touches.
+
+    ``next_number`` is the first booking number not in the table; bookings below it are
+    looked up through ``lookup`` when a change draws them. It assumes every booking and
+    change it returns gets applied, in order.
     """
 
     def __init__(
@@ -227,41 +227,36 @@ class ChangeGenerator:
         movies: int = len(MOVIES),
         customers: int = 500,
         mix: Mapping[str, float] | None = None,
+        next_number: int = 1,
+        lookup: Lookup | None = None,
     ) -> None:
-        if start.tzinfo is not None or end.tzinfo is not None:
-            raise ConfigError("start and end must be naive datetimes (TIMESTAMP_NTZ)")
-        if not start < end:
-            raise ConfigError(f"start ({start}) must be before end ({end})")
-        if not 1 <= movies <= len(MOVIES):
-            raise ConfigError(f"movies must be between 1 and {len(MOVIES)} (the catalogue), not {movies}")
-        if customers < 1:
-            raise ConfigError(f"customers must be at least 1, not {customers}")
+        if next_number < 1:
+            raise ValueError(f"next_number must be at least 1, not {next_number}")
+        if next_number > 1 and lookup is None:
+            raise ValueError("bookings below next_number need a lookup")
+        self._model = BookingModel(seed, start=start, end=end, movies=movies, customers=customers)
         self._rng = random.Random(seed)
-        self._start = start
-        self._end = end
+        self._candidates = random.Random(f"moviecdc-candidates:{seed}")
         self._mix_cum = _normalise_mix(mix)
-        self._next_id = 1
-        self._customers = [f"C{i:05d}" for i in range(1, customers + 1)]
-        self._catalogue = {m.movie_id: m for m in MOVIES[:movies]}
-        self._movies = list(self._catalogue)
-        # Popularity: a Zipf-like curve over a seeded shuffle of the movies.
-        ranks = list(range(1, movies + 1))
-        self._rng.shuffle(ranks)
-        self._movie_cum = list(accumulate(1.0 / r**0.8 for r in ranks))
-        # Days overlapping [start, end), weekends weighted up.
-        first = datetime(start.year, start.month, start.day)
-        self._days: list[datetime] = []
-        day = first
-        while day < end:
-            self._days.append(day)
-            day += timedelta(days=1)
-        self._day_cum = list(accumulate(_WEEKEND_WEIGHT if d.weekday() >= 5 else _WEEKDAY_WEIGHT for d in self._days))
-        # The model of the table.
+        self._next = next_number
+        self._first_local = next_number
+        self._lookup = lookup
+        # Bookings made here (numbers from next_number on) or named by known(): their rows.
         self._live: dict[str, Booking] = {}
         self._booked = _IdPool()
         self._cancelled = _IdPool()
         self._deleted: dict[str, Booking] = {}
         self._deleted_pool = _IdPool()
+        # Bookings from before: what was looked up, and what this generator did to them since.
+        self._fetched: dict[str, Row] = {}
+        self._touched: dict[str, Row] = {}
+        self._queue: deque[str] = deque()
+        self._gone_old = _IdPool()  # from before, without a row: seen in lookups or deleted here
+
+    @property
+    def next_number(self) -> int:
+        """The number the next new booking gets."""
+        return self._next
 
     # -- model ------------------------------------------------------------------
 
@@ -272,26 +267,30 @@ class ChangeGenerator:
         highest known ``BK…`` id.
         """
         for booking in bookings:
-            if booking.booking_id is None:
+            bid = booking.booking_id
+            if bid is None:
                 continue
             if booking.status not in STATUSES:
-                raise ConfigError(f"unknown status {booking.status!r} for {booking.booking_id}")
-            self._add_live(booking)
-            m = _GENERATED_ID.match(booking.booking_id)
+                raise ConfigError(f"unknown status {booking.status!r} for {bid}")
+            m = _GENERATED_ID.match(bid)
+            if m and int(m.group(1)) < self._first_local:
+                self._touched[bid] = Row(booking.status, booking.ticket_count)
+                continue
             if m:
-                self._next_id = max(self._next_id, int(m.group(1)) + 1)
+                self._next = max(self._next, int(m.group(1)) + 1)
+            self._add_live(booking)
 
     def live_ids(self) -> list[str]:
-        """Booking ids the model holds as present, in first-seen order."""
+        """Ids of the bookings made or named here that are present, in first-seen order."""
         return list(self._live)
 
     def status(self, booking_id: str) -> str | None:
-        """The modelled status of a live booking, or None when it is not live."""
+        """The modelled status of a live booking made or named here, or None."""
         booking = self._live.get(booking_id)
         return booking.status if booking else None
 
     def deleted_ids(self) -> list[str]:
-        """Ids deleted and not reinserted since, in deletion order."""
+        """Ids made or named here, deleted and not reinserted since, in deletion order."""
         return list(self._deleted)
 
     def _add_live(self, booking: Booking) -> None:
@@ -307,43 +306,70 @@ class ChangeGenerator:
             self._booked.discard(bid)
             self._cancelled.add(bid)
 
+    def _is_old(self, bid: str) -> bool:
+        m = _GENERATED_ID.match(bid)
+        return m is not None and int(m.group(1)) < self._first_local
+
+    # -- choosing a booking -----------------------------------------------------
+
+    def _old_row(self, bid: str) -> Row:
+        return self._touched.get(bid) or self._fetched[bid]
+
+    def _next_old(self) -> str:
+        """The next booking from before, drawn uniformly by number; looked up in batches."""
+        if not self._queue:
+            ids = [booking_id(self._candidates.randrange(1, self._first_local)) for _ in range(_PREFETCH)]
+            ask = sorted({i for i in ids if i not in self._fetched and i not in self._touched})
+            if ask:
+                assert self._lookup is not None
+                found = self._lookup(ask)
+                for i in ask:
+                    self._fetched[i] = found.get(i, GONE)
+                    if i not in found:
+                        self._gone_old.add(i)
+            self._queue.extend(ids)
+        return self._queue.popleft()
+
+    def _choose(self, want: str) -> str | None:
+        """A booking uniformly among those that are ``want`` (booked, live or gone), or None.
+
+        Bookings made here come from exact pools; each of the ``next_number - 1`` numbers
+        from before is one more slot, accepted when its row is what is wanted. Gone ids
+        from before are those the lookups found missing and those deleted here: a uniform
+        sample of them, with no lookups of their own (they may be rare).
+        """
+        booked, live = len(self._booked), len(self._live)
+        if want == "gone":
+            gone = len(self._deleted_pool)
+            total = gone + len(self._gone_old)
+            if total == 0:
+                return None
+            r = self._rng.randrange(total)
+            return self._deleted_pool.at(r) if r < gone else self._gone_old.at(r - gone)
+        local = booked if want == "booked" else live
+        old = self._first_local - 1
+        if local + old == 0:
+            return None
+        for _ in range(_ATTEMPTS):
+            r = self._rng.randrange(old + local)
+            if r >= old:
+                i = r - old
+                return self._booked.at(i) if i < booked else self._cancelled.at(i - booked)
+            bid = self._next_old()
+            row = self._old_row(bid)
+            if row.status == BOOKED or (want == "live" and row.status == CANCELLED):
+                return bid
+        return None
+
     # -- values -----------------------------------------------------------------
 
-    def _new_id(self) -> str:
-        bid = f"BK{self._next_id:09d}"
-        self._next_id += 1
-        return bid
-
-    def _booking_time(self) -> datetime:
-        rng = self._rng
-        for _ in range(32):
-            day = self._days[_pick(self._day_cum, rng)]
-            hour = _pick(_HOUR_CUM, rng)
-            when = day + timedelta(hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
-            if self._start <= when < self._end:
-                return when
-        # A narrow window the weighted draw keeps missing: fall back to uniform.
-        span = (self._end - self._start) // timedelta(microseconds=1)
-        return self._start + timedelta(microseconds=rng.randrange(span))
-
     def _new_booking(self, status: str = BOOKED) -> Booking:
-        rng = self._rng
-        movie = self._movies[_pick(self._movie_cum, rng)]
-        premium = _SEAT_PREMIUM_CENTS[_pick(_SEAT_PREMIUM_CUM, rng)]
-        info = self._catalogue[movie]
-        price = clamp_to_tier(info.base_ticket_price + Decimal(premium) / 100, info.price_tier)
-        return Booking(
-            booking_id=self._new_id(),
-            customer_id=self._customers[rng.randrange(len(self._customers))],
-            movie_id=movie,
-            booking_date=self._booking_time(),
-            status=status,
-            ticket_count=self._ticket_count(),
-            ticket_price=price.quantize(_CENT),
-        )
+        booking = self._model.booking(self._next, status)
+        self._next += 1
+        return booking
 
     def _ticket_count(self) -> int:
-        return 1 + _pick(_TICKET_CUM, self._rng)
+        return self._model.ticket_count(self._rng.randrange(100))
 
     # -- public generation ------------------------------------------------------
 
@@ -351,56 +377,82 @@ class ChangeGenerator:
         """``n`` new valid bookings (about 10% already CANCELLED), recorded as live."""
         out = []
         for _ in range(n):
-            status = CANCELLED if self._rng.random() < _INITIAL_CANCELLED_SHARE else BOOKED
-            booking = self._new_booking(status)
+            booking = self._model.booking(self._next)
+            self._next += 1
             self._add_live(booking)
             out.append(booking)
         return out
 
     def changes(self, n: int) -> list[Change]:
-        """``n`` changes following the mix; impossible kinds fall back to an insert."""
+        """``n`` changes following the mix; kinds with nothing to change fall back to an insert."""
         return [self._change() for _ in range(n)]
 
     def _change(self) -> Change:
-        rng = self._rng
-        kind = CHANGE_KINDS[_pick(self._mix_cum, rng)]
-        if kind == "update" and self._booked:
-            bid = self._booked.choice(rng)
-            current = self._live[bid].ticket_count
-            count = rng.choice([c for c in range(1, MAX_TICKETS + 1) if c != current])
-            self._live[bid] = replace(self._live[bid], ticket_count=count)
-            return Update(bid, count)
-        if kind == "cancel" and self._booked:
-            bid = self._booked.choice(rng)
-            self._add_live(replace(self._live[bid], status=CANCELLED))
-            return Cancel(bid)
-        if kind == "delete" and self._live:
-            # Uniform over live bookings: pick the pool in proportion to its size.
-            in_booked = rng.randrange(len(self._live)) < len(self._booked)
-            bid = (self._booked if in_booked else self._cancelled).choice(rng)
-            booking = self._live.pop(bid)
-            self._booked.discard(bid)
-            self._cancelled.discard(bid)
-            self._deleted[bid] = booking
-            self._deleted_pool.add(bid)
-            return Delete(bid)
-        if kind == "reinsert" and self._deleted_pool:
-            bid = self._deleted_pool.choice(rng)
-            booking = replace(self._deleted[bid], status=BOOKED, ticket_count=self._ticket_count())
-            self._add_live(booking)
-            return Reinsert(booking)
-        if kind == "invalid":
+        kind = CHANGE_KINDS[_pick(self._mix_cum, self._rng)]
+        if kind in ("update", "cancel"):
+            bid = self._choose("booked")
+            if bid is not None:
+                return self._update(bid) if kind == "update" else self._cancel(bid)
+        elif kind == "delete":
+            bid = self._choose("live")
+            if bid is not None:
+                return self._delete(bid)
+        elif kind == "reinsert":
+            bid = self._choose("gone")
+            if bid is not None:
+                return self._reinsert(bid)
+        elif kind == "invalid":
             return InsertInvalid(self._invalid_booking())
         booking = self._new_booking()
         self._add_live(booking)
         return Insert(booking)
 
+    def _update(self, bid: str) -> Update:
+        current = self._old_row(bid).ticket_count if self._is_old(bid) else self._live[bid].ticket_count
+        count = self._rng.choice([c for c in range(1, MAX_TICKETS + 1) if c != current])
+        if self._is_old(bid):
+            self._touched[bid] = Row(BOOKED, count)
+        else:
+            self._live[bid] = replace(self._live[bid], ticket_count=count)
+        return Update(bid, count)
+
+    def _cancel(self, bid: str) -> Cancel:
+        if self._is_old(bid):
+            self._touched[bid] = Row(CANCELLED, self._old_row(bid).ticket_count)
+        else:
+            self._add_live(replace(self._live[bid], status=CANCELLED))
+        return Cancel(bid)
+
+    def _delete(self, bid: str) -> Delete:
+        if self._is_old(bid):
+            self._touched[bid] = GONE
+            self._gone_old.add(bid)
+        else:
+            booking = self._live.pop(bid)
+            self._booked.discard(bid)
+            self._cancelled.discard(bid)
+            self._deleted[bid] = booking
+            self._deleted_pool.add(bid)
+        return Delete(bid)
+
+    def _reinsert(self, bid: str) -> Reinsert:
+        count = self._ticket_count()
+        if self._is_old(bid):
+            booking = replace(self._model.booking(int(bid[2:]), BOOKED), ticket_count=count)
+            self._touched[bid] = Row(BOOKED, count)
+            self._gone_old.discard(bid)
+        else:
+            booking = replace(self._deleted[bid], status=BOOKED, ticket_count=count)
+            self._add_live(booking)
+        return Reinsert(booking)
+
     def _invalid_booking(self) -> Booking:
-        """A fresh booking with one defect; it is not recorded as live."""
-        booking = self._new_booking()
+        """A fresh booking with one defect; it is never changed afterwards."""
+        booking = self._model.booking(self._next, BOOKED)
         defect = _INVALID_DEFECTS[self._rng.randrange(len(_INVALID_DEFECTS))]
         if defect == "null_booking_id":
-            return replace(booking, booking_id=None)
+            return replace(booking, booking_id=None)  # takes no number
+        self._next += 1
         if defect == "null_customer_id":
             return replace(booking, customer_id=None)
         if defect == "null_movie_id":

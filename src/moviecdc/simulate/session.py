@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,21 +18,21 @@ from moviecdc.simulate.generator import (
     DEFAULT_END,
     DEFAULT_MIX,
     DEFAULT_START,
-    Booking,
+    INERT,
+    STATUSES,
     ChangeGenerator,
+    Row,
+    sample_bookings,
 )
-from moviecdc.simulate.runner import (
-    INSERT_COLUMNS,
-    ChangeCounts,
-    apply_changes,
-    booking_row,
-    load_sample,
-    source_table,
-)
+from moviecdc.simulate.keyed import MAX_NUMBER, BookingModel
+from moviecdc.simulate.runner import ChangeCounts, apply_changes, load_sample, source_table
 from moviecdc.warehouse import connect
 from moviecdc.warehouse.base import Warehouse
 
 BATCH = 10_000
+#: Bookings per generating INSERT of a bulk load (each is one statement on the target).
+BULK_BATCH = 1_000_000
+_LOOKUP_CHUNK = 1000  # ids per lookup query (the generator asks for at most this many)
 
 
 @dataclass(frozen=True)
@@ -100,19 +100,128 @@ def parse_mix(text: str) -> dict[str, float]:
     return {k: v / total for k, v in scaled.items()}
 
 
-def _known(wh: Warehouse, ns: str) -> list[Booking]:
+def next_number(wh: Warehouse, ns: str) -> int:
+    """The first booking number after the highest ``BK`` + nine digits id in the table.
+
+    One aggregate on the target (no rows cross the wire).
+    """
+    table = source_table(ns)
     try:
         res = wh.execute(
-            f"SELECT {', '.join(INSERT_COLUMNS)} FROM {source_table(ns)}"
-            " WHERE booking_id IS NOT NULL ORDER BY booking_id"
+            f"SELECT MAX(booking_id) FROM {table}"
+            " WHERE booking_id LIKE 'BK_________' AND booking_id BETWEEN 'BK000000000' AND 'BK999999999'"
         )
+        top = res.rows[0][0] if res.rows else None
+        if isinstance(top, str) and not top[2:].isdigit():  # an id like BK12345678x sorts above
+            res = wh.execute(f"SELECT MAX(booking_id) FROM {table} WHERE REGEXP_LIKE(booking_id, 'BK[0-9]{{9}}')")
+            top = res.rows[0][0] if res.rows else None
     except SqlError as exc:
-        raise SqlError(f"cannot read {source_table(ns)}: {exc.message}", hint="run `moviecdc deploy` first") from exc
-    return [Booking(*row) for row in res.rows]  # type: ignore[arg-type]
+        raise SqlError(f"cannot read {table}: {exc.message}", hint="run `moviecdc deploy` first") from exc
+    return int(top[2:]) + 1 if isinstance(top, str) else 1
+
+
+def lookup_rows(wh: Warehouse, ns: str, ids: list[str]) -> dict[str, Row]:
+    """The rows of ``ids`` present in the source table: status and ticket count.
+
+    Rows that fail the pipeline's data-quality rule, or have a status other than BOOKED
+    and CANCELLED, come back as INERT: the generator never changes them.
+    """
+    table = source_table(ns)
+    found: dict[str, Row] = {}
+    for i in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = ids[i : i + _LOOKUP_CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        res = wh.execute(
+            f"SELECT booking_id, status, ticket_count, customer_id IS NOT NULL AND movie_id IS NOT NULL"
+            f" AND ticket_count > 0 AND ticket_price > 0 FROM {table} WHERE booking_id IN ({marks})",
+            chunk,
+        )
+        for bid, status, count, valid in res.rows:
+            ok = bool(valid) and status in STATUSES and bid not in found
+            found[str(bid)] = Row(str(status), int(str(count))) if ok else Row(INERT)
+    return found
+
+
+def _known_samples(wh: Warehouse, ns: str) -> list[Any]:
+    """The sample bookings still in the table, with their current status and ticket count."""
+    samples = {b.booking_id: b for b in sample_bookings()}
+    rows = lookup_rows(wh, ns, sorted(i for i in samples if i))
+    return [
+        replace(samples[bid], status=str(row.status), ticket_count=row.ticket_count)
+        for bid, row in sorted(rows.items())
+        if row.status != INERT
+    ]
 
 
 def _catch_up(wh: Warehouse) -> None:
     wh.run_pipeline(catch_up=True)
+
+
+class Simulation:
+    """One `simulate` run on one target: its seed's bookings, its changes, its counts.
+
+    Bulk loads are generated on the target by one statement per million rows; changes
+    look up only the bookings they draw, so nothing reads the whole table.
+    """
+
+    def __init__(self, plan: SimulationPlan, ns: str, seed: int) -> None:
+        self.plan, self.ns, self.seed = plan, ns, seed
+        self.table = source_table(ns)
+        self.model = BookingModel(seed, start=plan.start, end=plan.end)
+        self.counts = ChangeCounts()
+        self.sample_loaded = self.bookings_loaded = 0
+        self._gen: ChangeGenerator | None = None
+        self._wh: Warehouse | None = None
+
+    def _lookup(self, ids: Sequence[str]) -> dict[str, Row]:
+        assert self._wh is not None
+        return lookup_rows(self._wh, self.ns, list(ids))
+
+    def run(
+        self,
+        wh: Warehouse,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: Callable[[int], None] = lambda n: None,
+    ) -> None:
+        """The samples, the bulk load and ``--changes``, on one open connection."""
+        plan = self.plan
+        self._wh = wh
+        first = next_number(wh, self.ns)
+        if plan.sample:
+            self.sample_loaded = load_sample(wh, self.ns)
+            on_progress(self.sample_loaded)
+        left = plan.bookings
+        if first + left - 1 > MAX_NUMBER:
+            raise ConfigError(f"{left:,} more bookings would need ids past BK{MAX_NUMBER}")
+        while left > 0 and not should_stop():
+            count = min(left, max(plan.batch_size, BULK_BATCH))
+            wh.execute(self.model.insert_sql(self.table, first, count))
+            first += count
+            self.bookings_loaded += count
+            left -= count
+            on_progress(count)
+        if plan.changes or plan.rate:
+            self._gen = ChangeGenerator(
+                self.seed, start=plan.start, end=plan.end, mix=plan.mix, next_number=first, lookup=self._lookup
+            )
+            self._gen.known(_known_samples(wh, self.ns))
+        left = plan.changes
+        while left > 0 and not should_stop():
+            n = min(left, plan.batch_size)
+            self.apply(wh, n)
+            left -= n
+            on_progress(n)
+        if plan.run_pipeline and (self.sample_loaded or self.bookings_loaded) and not plan.changes:
+            _catch_up(wh)
+
+    def apply(self, wh: Warehouse, n: int) -> None:
+        """One batch of ``n`` changes in one transaction (then the pipeline, if asked)."""
+        assert self._gen is not None, "run() first"
+        self._wh = wh
+        self.counts = self.counts + apply_changes(wh, self.ns, self._gen.changes(n))
+        if self.plan.run_pipeline:
+            _catch_up(wh)
 
 
 def run_simulation(
@@ -131,34 +240,11 @@ def run_simulation(
     can work between batches. ``on_progress`` gets the rows written by each batch.
     """
     seed = plan.seed if plan.seed is not None else random.SystemRandom().randrange(2**31)
-    gen = ChangeGenerator(seed, start=plan.start, end=plan.end, mix=plan.mix)
-    counts = ChangeCounts()
-    sample_loaded = bookings_loaded = 0
+    sim = Simulation(plan, ns, seed)
     started = time.perf_counter()
     wh = connect(settings, command="simulate", clock=clock)
     try:
-        gen.known(_known(wh, ns))
-        if plan.sample:
-            sample_loaded = load_sample(wh, ns)
-            if sample_loaded:
-                gen.known(_known(wh, ns))
-            on_progress(sample_loaded)
-        left = plan.bookings
-        while left > 0 and not should_stop():
-            batch = gen.bookings(min(left, plan.batch_size))
-            bookings_loaded += wh.insert_rows(source_table(ns), INSERT_COLUMNS, [booking_row(b) for b in batch])
-            left -= len(batch)
-            on_progress(len(batch))
-        left = plan.changes
-        while left > 0 and not should_stop():
-            batch_changes = gen.changes(min(left, plan.batch_size))
-            counts = counts + apply_changes(wh, ns, batch_changes)
-            left -= len(batch_changes)
-            if plan.run_pipeline:
-                _catch_up(wh)
-            on_progress(len(batch_changes))
-        if plan.run_pipeline and (sample_loaded or bookings_loaded) and not plan.changes:
-            _catch_up(wh)
+        sim.run(wh, should_stop=should_stop, on_progress=on_progress)
     finally:
         wh.close()
     if plan.rate:
@@ -167,13 +253,12 @@ def run_simulation(
             tick = time.monotonic()
             wh = connect(settings, command="simulate", clock=clock)
             try:
-                counts = counts + apply_changes(wh, ns, gen.changes(plan.rate))
-                if plan.run_pipeline:
-                    _catch_up(wh)
+                sim.apply(wh, plan.rate)
             finally:
                 wh.close()
             on_progress(plan.rate)
             sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+    counts, sample_loaded, bookings_loaded = sim.counts, sim.sample_loaded, sim.bookings_loaded
     elapsed = max(time.perf_counter() - started, 1e-9)
     rows = sample_loaded + bookings_loaded + counts.total
     return {
