@@ -57,7 +57,8 @@ class SimulationPlan:
         if self.sample:
             lines.append("load the 5 sample bookings (skipped if they are already there)")
         if self.bookings:
-            lines.append(f"bulk-load {self.bookings:,} bookings in batches of {self.batch_size:,}")
+            per = max(self.batch_size, BULK_BATCH)
+            lines.append(f"bulk-load {self.bookings:,} bookings, generated on the target ({per:,} per statement)")
         if self.changes:
             lines.append(f"apply {self.changes:,} changes in batches of {self.batch_size:,}")
         if self.rate:

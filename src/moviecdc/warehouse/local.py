@@ -6,11 +6,14 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-import pyarrow as pa
+import duckdb
 
 from moviecdc.clock import Clock
 from moviecdc.emulator.engine import Engine
+from moviecdc.errors import SqlError
 from moviecdc.warehouse.base import Params, PipelineRun, PipelineStep, Rows
+
+SMALL_INSERT = 5000  # rows staged by a VALUES statement rather than through Arrow
 
 
 class LocalWarehouse:
@@ -36,14 +39,38 @@ class LocalWarehouse:
         return self.engine.execute(sql, params)
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
-        """Bulk insert through Arrow: one INSERT ... SELECT, captured like any DML."""
+        """Insert ``rows`` with one ``INSERT ... SELECT`` from a staged copy, captured like
+        any DML. Up to a few thousand rows are staged by one DuckDB ``VALUES`` statement
+        (DuckDB parses it; the engine's Snowflake translation never sees the values), more
+        through Arrow (whose import, with pandas, costs more than a batch of changes)."""
         if not rows:
             return 0
-        data = {c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)}
+        width = len(columns)
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                raise SqlError(f"insert into {table}: row {i} has {len(row)} values, not {width}")
+        cols = ", ".join(columns)
         name = f"__mcdc_src_{uuid.uuid4().hex}"
+        if len(rows) <= SMALL_INSERT:
+            group = "(" + ", ".join(["?"] * width) + ")"
+            try:
+                self.engine.con.execute(
+                    f"CREATE TEMP TABLE {name} AS SELECT * FROM (VALUES {', '.join([group] * len(rows))})"
+                    f" AS v ({cols})",
+                    [value for row in rows for value in row],
+                )
+            except duckdb.Error as exc:
+                raise SqlError(f"insert into {table}: {str(exc).splitlines()[0]}") from exc
+            try:
+                res = self.engine.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
+            finally:
+                self.engine.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            return int(res.rowcount or 0)
+        import pyarrow as pa  # here: 0.1 s to import, and only bulk inserts need it
+
+        data = {c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)}
         self.engine.con.register(name, pa.table(data))
         try:
-            cols = ", ".join(columns)
             res = self.engine.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {name}")
         finally:
             self.engine.con.unregister(name)
