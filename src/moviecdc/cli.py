@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import getpass
 import math
 import os
@@ -302,7 +304,7 @@ def lint(app: App, sql_dir: Path | None, var: tuple[str, ...], as_json: bool) ->
     type=click.IntRange(1, 1_000_000),
     default=10_000,
     show_default=True,
-    help="Rows or changes per batch.",
+    help="Changes per batch (one transaction each); a bulk load makes up to a million rows per statement.",
 )
 @click.option("--run-pipeline", is_flag=True, help="Local: catch the pipeline up after each batch.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
@@ -548,6 +550,11 @@ def _interrupted(exc: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the process's own command line: the process ends with this call
+        # Exit without the interpreter's last garbage collections over every object the
+        # command's imports made (sqlglot, DuckDB, the engine: some 50 ms). Each command
+        # closes its connection itself; what is left is freed with the process.
+        atexit.register(gc.freeze)
     verbose = "-v" in args or "--verbose" in args or os.environ.get("MOVIECDC_VERBOSE", "") in {"1", "true"}
     if any("\x00" in a for a in args):  # no path, name or value may hold one (the OS refuses it in paths)
         _err("Error: an argument contains a NUL character (see `moviecdc --help`)")

@@ -171,6 +171,7 @@ class DynamicTableState:
     frozen_where: str | None = None  # the FROZEN WHERE predicate, Snowflake SQL over the table's columns
     backfill: list[str] | None = None  # [schema, name] of the BACKFILL FROM table, until initialised
     pending_reinit: str | None = None  # the next refresh reinitialises, for this REINIT_REASON
+    translated: dict[str, str] = field(default_factory=dict)  # the query in DuckDB SQL, kept by plans.translated
 
     @property
     def key(self) -> Key:
@@ -219,8 +220,16 @@ def _expected_types() -> dict[str, list[tuple[str, str]]]:
 OLDER_FILE = "written by an older moviecdc"
 
 
+_TABLE_DDL = re.compile(rf"CREATE TABLE IF NOT EXISTS {SCHEMA}\.(\w+)\s*\((.*)\)", re.DOTALL)
+
+
+@functools.cache
 def _expected_columns() -> dict[str, list[str]]:
-    return {t: [c for c, _ in cols] for t, cols in _expected_types().items()}
+    """The metadata tables' column names (upper-cased), read from BOOTSTRAP's text: every
+    open checks them, and `_expected_types` costs a DuckDB instance (tests check that the
+    two agree: each column is ``name TYPE``, no type has a comma)."""
+    tables = (_TABLE_DDL.fullmatch(ddl.strip()) for ddl in BOOTSTRAP)
+    return {m[1]: [c.split()[0].upper() for c in m[2].split(",")] for m in tables if m}
 
 
 def _decode(cls: type[T], spec: str) -> T:
@@ -265,9 +274,10 @@ class Catalog:
                 [SCHEMA],
             ).fetchall()
         )
-        for table, cols in _expected_types().items():
-            for name, dtype in cols[int(have.get(table, len(cols))) :]:
-                self.con.execute(f'ALTER TABLE {SCHEMA}.{table} ADD COLUMN "{name}" {dtype}')
+        for table, names in _expected_columns().items():
+            if int(have.get(table, len(names))) < len(names):  # rare: only then the types are needed
+                for name, dtype in _expected_types()[table][int(have[table]) :]:
+                    self.con.execute(f'ALTER TABLE {SCHEMA}.{table} ADD COLUMN "{name}" {dtype}')
 
     def check(self) -> str | None:
         """What is wrong with the file's ``_moviecdc`` schema, or None: every metadata table

@@ -11,11 +11,23 @@ or a crash changes nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from moviecdc.emulator import notes, scheduler, statements
+from moviecdc.emulator import notes
 from moviecdc.emulator.core import Core
-from moviecdc.emulator.scheduler import PassReport
+from moviecdc.results import Rows
+
+if TYPE_CHECKING:
+    from moviecdc.emulator.scheduler import PassReport
+
+
+def _handle(engine: Core, stmt: Any, text: str) -> Rows:
+    """:func:`moviecdc.emulator.statements.handle`. The handlers and the scheduler (and the
+    refresh machinery below them) are imported when first needed: a process that runs
+    only ordinary SQL (``moviecdc sql``) does not load them."""
+    from moviecdc.emulator import statements
+
+    return statements.handle(engine, stmt, text)
 
 
 class Engine(Core):
@@ -24,10 +36,12 @@ class Engine(Core):
     def __init__(self, path: str | Path = ":memory:", **options: Any) -> None:
         """Open ``path``; ``options`` are :class:`~moviecdc.emulator.session.Session`'s
         (clock, database, schema, busy_timeout, read_only)."""
-        super().__init__(path, cdc=statements.handle, **options)
+        super().__init__(path, cdc=_handle, **options)
 
     def run_pending(self, *, catch_up: bool = False) -> PassReport:
         """One scheduler pass (see :func:`moviecdc.emulator.scheduler.run_pending`)."""
+        from moviecdc.emulator import scheduler
+
         return scheduler.run_pending(self, catch_up=catch_up)
 
     def notes(self) -> list[str]:

@@ -14,14 +14,70 @@ Why a dependency and not our own rules: docs/decisions/0001-sql-translation.md.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 from collections.abc import Callable
 from datetime import datetime
+from types import ModuleType
 
-from fakesnow import macros
-from fakesnow import transforms as fs
 from sqlglot import exp
 
 Transform = Callable[[exp.Expr], exp.Expr]
+
+
+class _NoFileUtil:
+    """Stands in for the connector's ``SnowflakeFileUtil`` in fakesnow's stage rewrites
+    (PUT), which the engine does not use."""
+
+
+def _package(name: str) -> ModuleType:
+    """A stand-in for the package ``name`` whose ``__init__`` is not run: its submodules
+    load from its directory as usual."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(name)
+    module = ModuleType(name)
+    module.__path__ = list(spec.submodule_search_locations)
+    return module
+
+
+def _load_rewrites() -> tuple[ModuleType, ModuleType]:
+    """fakesnow's rewrites and macros without its connector: ``fakesnow/__init__.py``
+    imports the Snowflake connector, whose package imports pandas, pyarrow and boto3 (half
+    a second for every process that opens the engine). The rewrites are pure sqlglot and
+    need only the connector's small error modules and, for the stage rewrites left out
+    here, its file utilities. So they load under stand-ins for the two packages and the
+    file utilities, and what the load put in ``sys.modules`` under either package is taken
+    out again: a later ``import fakesnow`` or ``import snowflake.connector`` runs the real
+    ones. When either is already imported, or this load fails, the ordinary import.
+    """
+    if "fakesnow" in sys.modules or "snowflake.connector" in sys.modules:
+        return importlib.import_module("fakesnow.transforms"), importlib.import_module("fakesnow.macros")
+    packages = ("fakesnow", "snowflake.connector")
+
+    def added() -> list[str]:
+        return [n for n in sys.modules if n not in before and any(n == p or n.startswith(p + ".") for p in packages)]
+
+    before = set(sys.modules)
+    loaded: tuple[ModuleType, ModuleType] | None = None
+    try:
+        file_util = ModuleType("snowflake.connector.file_util")
+        file_util.SnowflakeFileUtil = _NoFileUtil  # type: ignore[attr-defined]
+        sys.modules.update({p: _package(p) for p in packages})
+        sys.modules[file_util.__name__] = file_util
+        loaded = importlib.import_module("fakesnow.transforms"), importlib.import_module("fakesnow.macros")
+    except Exception:  # a fakesnow or connector that does not load this way: the ordinary import
+        loaded = None
+    finally:
+        for name in added():
+            del sys.modules[name]
+    if loaded is None:
+        return importlib.import_module("fakesnow.transforms"), importlib.import_module("fakesnow.macros")
+    return loaded
+
+
+fs, macros = _load_rewrites()
 
 
 def _column_comments(expr: exp.Expr) -> exp.Expr:
@@ -282,8 +338,45 @@ def date_literals(expr: exp.Expr) -> exp.Expr:
     return expr
 
 
+_SEQS = (exp.Seq1, exp.Seq2, exp.Seq4, exp.Seq8)
+
+
+def generator_row_numbers(expr: exp.Expr) -> exp.Expr:
+    """``ROW_NUMBER() OVER (ORDER BY SEQ8())`` in a SELECT that reads only a GENERATOR is
+    DuckDB's ``range + 1``: the engine's sequence has no gaps, so the numbering (which on
+    Snowflake closes them) is the counter itself, without sorting every row."""
+    if not isinstance(expr, exp.Select) or not isinstance(
+        (expr.args.get("from_") or exp.From()).this, exp.TableFromRows
+    ):
+        return expr
+    if not isinstance(expr.args["from_"].this.this, exp.Generator) or any(
+        expr.args.get(k) for k in ("joins", "where", "group", "having", "qualify", "distinct")
+    ):
+        return expr
+    for win in list(expr.find_all(exp.Window)):
+        order = win.args.get("order")
+        keys = order.expressions if order else []
+        if (
+            isinstance(win.this, exp.RowNumber)
+            and not win.args.get("partition_by")
+            and len(keys) == 1
+            and isinstance(keys[0].this, _SEQS)
+            and not keys[0].args.get("desc")
+            and not keys[0].this.args.get("this")
+            and win.find_ancestor(exp.Select) is expr
+        ):
+            win.replace(exp.Paren(this=exp.Add(this=exp.column("range"), expression=exp.Literal.number(1))))
+    return expr
+
+
 # Ours, after fakesnow's: where DuckDB and Snowflake still differ.
-OWN_TRANSFORMS: tuple[Transform, ...] = (division_by_zero, text_lengths, date_formats, date_literals)
+OWN_TRANSFORMS: tuple[Transform, ...] = (
+    division_by_zero,
+    text_lengths,
+    date_formats,
+    date_literals,
+    generator_row_numbers,
+)
 
 _OWN_MACROS = """
 CREATE OR REPLACE TEMP MACRO temp._mc_div(a, b) AS
