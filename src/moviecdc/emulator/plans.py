@@ -3,8 +3,13 @@ per process) and the statements that bring it up to date from its inputs' change
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import weakref
 from collections.abc import Callable
+from pathlib import Path
+
+import sqlglot
 
 from moviecdc.dialect.idents import quote
 from moviecdc.emulator import (
@@ -88,17 +93,43 @@ def build_compiler(engine: Session, key: Key, sql: str, used_clock: bool, inputs
 
 
 def translated(engine: Session, dt: DynamicTableState) -> tuple[str, tr.Context]:
+    """The table's query in DuckDB SQL, cached per engine and, in the table's own state,
+    across processes (saved with it at its next refresh), for the same query, schema and
+    translator."""
     cache_key = (dt.schema, dt.query)
     cached = engine.dt_sql_cache.get(cache_key)
     if cached is not None:
         return cached, resolver.context(engine)
+    stamp = _translation_stamp(engine, dt)
+    kept = dt.translated.get("sql") if dt.translated.get("for") == stamp else None
+    if kept is not None:
+        engine.dt_sql_cache[cache_key] = kept
+        return kept, resolver.context(engine)
     with engine.in_schema(dt.schema):
         sql, _, ctx = resolver.translate(engine, tr.parse(dt.query))
     if ctx.streams:
         raise SqlError(f"Dynamic table {dt.name} cannot read from a stream")
     if not ctx.used_clock:  # a query reading CURRENT_TIMESTAMP is translated per refresh
         engine.dt_sql_cache[cache_key] = sql
+        dt.translated = {"for": stamp, "sql": sql}
     return sql, ctx
+
+
+def _translation_stamp(engine: Session, dt: DynamicTableState) -> str:
+    """What a translated query depends on: the query, its schema and database, and the
+    translator's own code (so a changed engine translates it again)."""
+    text = "\0".join([_translator_code(), engine.ctx.database, dt.schema, dt.query])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.cache
+def _translator_code() -> str:
+    """A digest of the engine's and the dialect's source files and of sqlglot's version."""
+    digest = hashlib.sha256(sqlglot.__version__.encode())
+    here = Path(__file__).parent
+    for path in sorted([*here.rglob("*.py"), *(here.parent / "dialect").rglob("*.py")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def frozen_sql(engine: Session, dt: DynamicTableState) -> str | None:

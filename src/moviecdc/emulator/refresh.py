@@ -168,6 +168,7 @@ def refresh_one(
 # reinitialised: past it, recomputing costs less than reading the changes
 # (bench/bench_refresh.py). An INCREMENTAL table never is (release note 2026-11-20).
 FULL_REFRESH_FRACTION = 0.25
+_FROM_NOTHING = "FROM_NOTHING"  # (_incremental: an empty table's changes are the query's rows)
 
 
 def _refresh(
@@ -198,6 +199,8 @@ def _refresh(
         out = _incremental(engine, dt, comp, read_at, versions, write_at)
         if isinstance(out, dict):
             return out, "INCREMENTAL", None
+        if out == _FROM_NOTHING:  # the same rows the changes would give, written in one pass
+            return storage.recompute(engine, dt, comp, write_at), "INCREMENTAL", None
         if out in {ADAPTIVE_VOLUME, INPUT_REPLACED}:
             act, reason = "REINITIALIZE", out
     return storage.recompute(engine, dt, comp, write_at), act, reason
@@ -240,8 +243,13 @@ def _incremental(
         rows += int(row[2])
         if not row[1]:
             inserts_only.add(key)
-    if dt.refresh_mode == "ADAPTIVE" and entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000:
+    many = entries > FULL_REFRESH_FRACTION * max(rows, 1) and entries > 1000
+    if dt.refresh_mode == "ADAPTIVE" and many:
         return ADAPTIVE_VOLUME
+    if many and storage.is_empty(engine, storage.storage_of(engine, dt)[0]):
+        # nothing stored (a table initialised before its inputs were loaded): the query's
+        # rows are what the changes would add, and reading them costs no more
+        return _FROM_NOTHING
     storage.ensure_indexes(engine, dt, comp)
     first = comp.first_per_key if not dt.columns else None
     newest = (

@@ -14,7 +14,7 @@ from moviecdc.emulator import (
     ivm,
     plans,
 )
-from moviecdc.emulator.catalog import DynamicTableState
+from moviecdc.emulator.catalog import SCHEMA, DynamicTableState
 from moviecdc.emulator.session import Session
 from moviecdc.errors import SqlError
 
@@ -41,8 +41,13 @@ def replace_keyed(
     threshold = max(50, size // ROWS_PER_KEY_DELETE)
     con.execute(f"SET dynamic_or_filter_threshold = {threshold}")
     if tt is not None and touched > threshold:
-        # reading the whole table anyway: one pass deletes and returns the before-images
-        n_del = changelog.log_returned(engine, tt, version, con.execute(delete + " RETURNING *"))
+        # reading the whole table anyway: the before-images (the columns readers use) are
+        # logged from one pass over it and deleted by a second, never sent to Python
+        logged = plans.log_columns(engine, dt.key)
+        gone = f"(SELECT * FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {keys} AS k WHERE {cond}))"
+        n_del = changelog.log_images(engine, tt, version, gone, logged)
+        if n_del:
+            con.execute(delete)
     elif tt is not None:
         # the before-images, with only the columns readers use: fetching a column of rows
         # spread over the table costs about as much as the delete (DELETE ... RETURNING
@@ -186,6 +191,8 @@ def recompute(
             sql = full.query
         elif sql is None:
             sql = plans.translated(engine, dt)[0]
+        if is_empty(engine, target):
+            return _fill(engine, dt, sql, version)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_new AS SELECT * FROM ({sql}) AS quote({qn})")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _mc_net AS SELECT * EXCLUDE (_mc_s), SUM(_mc_s) AS _mc_n FROM"
@@ -222,3 +229,37 @@ def recompute(
         with contextlib.suppress(duckdb.Error):  # an aborted refresh rolls them back anyway
             con.execute("DROP TABLE IF EXISTS _mc_new")
             con.execute("DROP TABLE IF EXISTS _mc_net")
+
+
+def is_empty(engine: Session, target: str) -> bool:
+    """Whether a table holds no row (read from its first row, not a count)."""
+    return engine.con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").fetchone() == (True,)
+
+
+def _fill(engine: Session, dt: DynamicTableState, sql: str, version: int) -> dict[str, int]:
+    """Write the rows of ``sql`` into a dynamic table that holds none: straight from the
+    query, with no copy of them and no difference to compute."""
+    target, names = storage_of(engine, dt)
+    qn = ", ".join(quote(c) for c in names)
+    tt = engine.catalog.tracked.get(dt.key)
+    if tt is None:
+        row = engine.con.execute(f"INSERT INTO {target} ({qn}) SELECT * FROM ({sql})").fetchone()
+        n_ins = int(row[0]) if row else 0
+    else:
+        # row ids drawn by the insert itself (the column's default) would make it run on
+        # one thread: the rows go in without, and get theirs in a second, cheap pass
+        con = engine.con
+        mark = con.execute(f"SELECT nextval('{SCHEMA}.row_ids')").fetchone()
+        row = con.execute(f"INSERT INTO {target} (_row_id, {qn}) SELECT NULL, * FROM ({sql})").fetchone()
+        n_ins = int(row[0]) if row else 0
+        if n_ins:
+            con.execute(f"UPDATE {target} SET _row_id = nextval('{SCHEMA}.row_ids') WHERE _row_id IS NULL")
+            logged = plans.log_columns(engine, dt.key)
+            new_rows = f"(SELECT * FROM {target} WHERE _row_id > {int(mark[0] if mark else 0)})"
+            changelog.log_images(engine, tt, version, new_rows, tt.columns if logged is None else logged, inserted=True)
+        if tt.insert_images is None:
+            tt.insert_images = version
+            engine.catalog.save(tt)
+    if n_ins or not dt.initialized:
+        engine.catalog.set_version(dt.key, version, engine.now())
+    return {"numInsertedRows": n_ins, "numDeletedRows": 0}

@@ -68,7 +68,9 @@ def _first_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:
     )
 
 
-def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False) -> str:
+def change_set_sql(
+    tt: TrackedTable, v0: int, v1: int, append_only: bool = False, *, inserts_only: bool = False
+) -> str:
     """DuckDB SQL of the change set between versions ``v0`` (exclusive) and ``v1``.
 
     Implements the net-change table of reference 1.3: per row id, the first entry
@@ -77,9 +79,19 @@ def change_set_sql(tt: TrackedTable, v0: int, v1: int, append_only: bool = False
     exists → DELETE + INSERT pair with ISUPDATE; only existed → DELETE; only exists →
     INSERT; neither → nothing. Append-only streams return each row inserted in the
     interval with the values it was inserted with, even if later changed or deleted.
+
+    ``inserts_only``: the caller checked that the log holds only inserts after ``v0`` and
+    nothing after ``v1`` (``only_inserts_sql``): every row it names is an INSERT, as it
+    is now, for both kinds of stream.
     """
     v0, v1 = int(v0), int(v1)
     meta = ('"METADATA$ACTION"', '"METADATA$ISUPDATE"', '"METADATA$ROW_ID"')
+    if inserts_only:
+        cols = ", ".join(quote(c) for c in tt.columns)
+        return (
+            f"SELECT {cols}, 'INSERT' AS {meta[0]}, FALSE AS {meta[1]}, {row_id_sql(tt)} AS {meta[2]}"
+            f" FROM {tt.phys} WHERE _row_id IN ({logged_ids_sql(tt, v0, v1)})"
+        )
     window = _window_sql(tt, v0, v1)
     first = _first_entries_sql(tt, v0, v1)
     if append_only:
@@ -242,6 +254,14 @@ def old_state_sql(tt: TrackedTable, v0: int, v1: int, *, inserts_only: bool = Fa
     if inserts_only:
         return unchanged
     return f"{unchanged} UNION ALL SELECT {cols} FROM ({_first_entries_sql(tt, v0, v1)}) WHERE NOT _is_insert"
+
+
+def only_inserts_sql(tt: TrackedTable, v0: int, v1: int) -> str:
+    """TRUE when the log holds only inserts after ``v0`` and no entry after ``v1``."""
+    return (
+        f"SELECT count(*) FILTER (WHERE NOT _is_insert OR _version > {int(v1)}) = 0 FROM {tt.log}"
+        f" WHERE _version > {int(v0)}"
+    )
 
 
 def log_entries_sql(tt: TrackedTable, v0: int, v1: int) -> str:

@@ -168,7 +168,7 @@ def change_set_sql(
     ``initial``, every row at ``v0`` counts as inserted (SHOW_INITIAL_ROWS)."""
     tt = session.catalog.tracked.get(key)
     if tt is not None and not initial:
-        return streams.change_set_sql(tt, v0, v1, append_only)
+        return streams.change_set_sql(tt, v0, v1, append_only, inserts_only=_only_inserts(session, tt, v0, v1))
     views: dict[Key, tuple[str, tuple[str, ...]]] = {}
     if append_only:
         new = _States(session, v0, views, appended_to=v1)
@@ -186,6 +186,13 @@ def change_set_sql(
     if append_only:
         return viewdelta.appended_sql(old_sql, new_sql, columns)
     return viewdelta.diff_sql(old_sql, new_sql, columns)
+
+
+def _only_inserts(session: Session, tt: TrackedTable, v0: int, v1: int) -> bool:
+    """Whether the log holds only inserts after ``v0``, none after ``v1``: then the change
+    set is those rows as they are now, read without netting the log (an append workload)."""
+    row = session.con.execute(streams.only_inserts_sql(tt, v0, v1)).fetchone()
+    return bool(row and row[0])
 
 
 def has_changes(session: Session, tables: list[Key], v0: int, v1: int) -> bool:
