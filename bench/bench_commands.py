@@ -9,7 +9,7 @@ Run on demand (not part of the tests):
 Every figure is one `moviecdc ...` process (started with `subprocess`, in a scratch
 directory that holds the local database, `MOVIECDC_DB` pointing at it), from exec to exit:
 interpreter start, imports, opening the database, the work, the commit and the close. Its
-peak memory is the child's own ``ru_maxrss`` from ``os.wait4``. Each command runs side by
+peak memory is the command's own ``ru_maxrss``, read by ``/usr/bin/time``. Each command runs side by
 side with its floor, in the same run, interleaved (command, floor, command, floor, ...);
 the tables show medians of ``--repeat`` runs. Every run starts from a copy of a prepared
 database file (the copy is not timed).
@@ -98,15 +98,20 @@ class Run:
 
 
 def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> Run:
-    """Run ``argv`` to completion; its time and peak memory (``ru_maxrss`` from wait4).
+    """Run ``argv`` to completion; its time and peak memory.
 
-    stdout and stderr go to files, not pipes, so nothing but the child runs meanwhile.
-    A non-zero exit raises BenchError with the command's stderr.
+    The peak is ``ru_maxrss`` of the command, read by ``/usr/bin/time`` (a small process
+    that starts it) where there is one: a high-water mark survives ``exec``, so a child
+    forked by this (much larger) process would report this process's size as its own.
+    Without it, ``os.wait4``'s figure is used, which has that fault. stdout and stderr go
+    to files, not pipes. A non-zero exit raises BenchError with the command's stderr.
     """
-    out_path, err_path = cwd / "_stdout.txt", cwd / "_stderr.txt"
+    out_path, err_path, rss_path = cwd / "_stdout.txt", cwd / "_stderr.txt", cwd / "_maxrss.txt"
+    timer = shutil.which("time", path="/usr/bin")
+    wrapped = [timer, "-q", "-f", "%M", "-o", str(rss_path), *argv] if timer else list(argv)
     with out_path.open("wb") as out, err_path.open("wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, not by Popen
@@ -114,7 +119,10 @@ def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str], label: str)
     if proc.returncode != 0:
         stderr = err_path.read_text(errors="replace").strip()
         raise BenchError(f"{label} failed (exit {proc.returncode}): {' '.join(argv)}\n{stderr or stdout}")
-    return Run(seconds, usage.ru_maxrss / 1024, stdout)  # ru_maxrss is in KiB on Linux
+    kib = usage.ru_maxrss  # KiB on Linux
+    if timer:
+        kib = int(rss_path.read_text().split()[-1])
+    return Run(seconds, kib / 1024, stdout)
 
 
 def copy_db(src: Path, dst: Path) -> Path:
