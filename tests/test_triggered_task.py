@@ -198,7 +198,7 @@ def test_status_of_a_triggered_task(pipeline: LocalWarehouse, clock: ManualClock
     assert (
         "task CONSUME_STREAM_TASK: started, triggered (no schedule): runs when MOVIE_BOOKINGS_STREAM has data" in text
     )
-    assert "at most once every 30s" in text and "next run" not in text
+    assert "at most once every 30 s" in text and "next run" not in text
 
     pipeline.execute(f"ALTER TASK {TASK} SUSPEND")
     pipeline.execute(f"ALTER TASK {TASK} REMOVE WHEN")

@@ -84,6 +84,10 @@ def _json(value: object) -> str:
     return dumps(value)
 
 
+def _n(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
 def _err(message: str) -> None:
     """One line on stderr, whatever the message holds (a path or value the user typed may
     carry newlines or control characters: they are escaped)."""
@@ -91,7 +95,30 @@ def _err(message: str) -> None:
     click.echo(re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", flat), err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# the order one uses them in: --help lists the commands so
+WORKFLOW = ("deploy", "simulate", "run", "status", "dashboard", "sql", "lint", "teardown")
+
+
+class _WorkflowGroup(click.Group):
+    """Commands listed in workflow order rather than alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = [c for c in WORKFLOW if c in self.commands]
+        return known + sorted(c for c in self.commands if c not in WORKFLOW)
+
+
+def _color() -> bool:
+    """Colour on stdout: only on a terminal, and never with NO_COLOR set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _next(app: App, hint: str) -> None:
+    """What to do next, on stderr (stdout stays the command's result)."""
+    if not os.environ.get("MOVIECDC_NO_HINTS"):
+        _err(f"next: {hint}")
+
+
+@click.group(cls=_WorkflowGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--target",
     type=click.Choice(["local", "snowflake"]),
@@ -216,6 +243,8 @@ def deploy(app: App, dry_run: bool, sql_dir: Path | None, var: tuple[str, ...], 
         f"Deployed to {app.settings.target} {ns}: {applied} of {len(scripts)} scripts applied"
         f" ({len(report.applied)} statements), {len(scripts) - applied} unchanged."
     )
+    _next(app, "`moviecdc simulate --sample --changes 500` makes bookings and changes;"
+               " then `moviecdc run --once` carries them through the pipeline")  # fmt: skip
     return 0
 
 
@@ -329,29 +358,29 @@ def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | No
     if dry_run:
         click.echo("\n".join(plan.describe(app.settings.target, app.ns)))
         return
-    total = (5 if sample else 0) + bookings + changes
-    show_bar = sys.stderr.isatty() and total >= 2 * batch_size and not rate
-    with click.progressbar(length=total, label="simulate", file=sys.stderr) if show_bar else _NoBar() as bar:
-        summary = run_simulation(app.settings, plan, app.ns, should_stop=_stop_flag(), on_progress=bar.update)
+    from moviecdc.progress import NoBars, PhaseBars, on_terminal
+    from moviecdc.simulate.session import BOOKINGS, CHANGES, SAMPLE
+
+    totals = {SAMPLE: 5 if sample else 0, BOOKINGS: bookings, CHANGES: changes}
+    show_bars = on_terminal() and not rate and not as_json
+    with PhaseBars(totals) if show_bars else NoBars() as bars:
+        summary = run_simulation(app.settings, plan, app.ns, should_stop=_stop_flag(), on_progress=bars.update)
     if as_json:
         click.echo(_json(summary))
+        return
+    kinds = ", ".join(f"{k} {v:,}" for k, v in summary["changes"].items() if v)
+    click.echo(f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
+               f" {summary['bookings_loaded']:,}; changes: {summary['total_changes']:,}"
+               f" ({kinds or 'none'}); {summary['seconds']:.1f} s, {summary['rows_per_second']:,.0f} rows/s;"
+               f" seed {summary['seed']}{' (interrupted)' if summary['interrupted'] else ''}.")  # fmt: skip
+    if run_pipeline:
+        _next(app, "`moviecdc status` shows the pipeline's health; `moviecdc dashboard` the figures")
+    elif app.settings.target == "local":
+        _next(app, "`moviecdc run --once` carries the changes through the stream, the task and the dynamic"
+                   " tables (or keep `moviecdc run` going)")  # fmt: skip
     else:
-        kinds = ", ".join(f"{k} {v}" for k, v in summary["changes"].items() if v)
-        click.echo(f"Sample bookings loaded: {summary['sample_loaded']}; bookings loaded:"
-                   f" {summary['bookings_loaded']:,}; changes: {summary['total_changes']:,}"
-                   f" ({kinds or 'none'}); {summary['seconds']:.1f} s, {summary['rows_per_second']:,.0f} rows/s;"
-                   f" seed {summary['seed']}{' (interrupted)' if summary['interrupted'] else ''}.")  # fmt: skip
-
-
-class _NoBar:
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-    def update(self, n: int) -> None:
-        pass
+        _next(app, "Snowflake's task picks the changes up on its own; `moviecdc run --once` triggers it now,"
+                   " `moviecdc status` shows where they are")  # fmt: skip
 
 
 def _stop_flag() -> Callable[[], bool]:
@@ -387,7 +416,8 @@ def run(app: App, once: bool, interval: float) -> None:
         for note in result.notes:
             _err(f"note: {note}")
         for step in result.steps:
-            click.echo(f"{step.label}: {step.outcome}")
+            rows = f", +{_n(step.rows[0])}/-{_n(step.rows[1])} rows" if step.rows else ""
+            click.echo(f"{step.label}: {step.outcome}{rows}")
 
     def skipped(message: str, wait: float) -> None:
         _err(f"pass skipped: {message}; trying again in {wait:g} s")
@@ -395,12 +425,23 @@ def run(app: App, once: bool, interval: float) -> None:
     if app.settings.target == "snowflake" and not once:
         raise ConfigError("Snowflake runs tasks and refreshes itself; use `run --once` to trigger them now")
     if once:
-        result = scheduler.run_once(app.settings)
+        from moviecdc.progress import working
+
+        started = time.perf_counter()
+        where = f"{app.settings.target} {app.ns}"
+        with working(f"run --once on {where}: every resumed task now, then the dynamic tables due"):
+            result = scheduler.run_once(app.settings, counts=True)
         show(result)
         if not result.steps:
             click.echo("Nothing to run: no resumed task and no scheduled dynamic table (run `moviecdc deploy`).")
         if not result.ok:
             raise MovieCdcError("run --once did not complete cleanly (see above)")
+        if result.steps:
+            refreshed = sum("dynamic table" in s.label or s.label.startswith("REFRESH") for s in result.steps)
+            events = "" if result.events_added is None else f"{_n(result.events_added)} change events added, "
+            click.echo(f"Done in {time.perf_counter() - started:.1f} s: {events}{refreshed} dynamic"
+                       f" table{'s' if refreshed != 1 else ''} brought up to date.")  # fmt: skip
+            _next(app, "`moviecdc status` shows health and lag; `moviecdc dashboard` the figures")
         return
     from moviecdc.warehouse import require_database
 
@@ -419,9 +460,9 @@ def run(app: App, once: bool, interval: float) -> None:
 @click.option(
     "--history",
     type=click.IntRange(1, 1000),
-    default=5,
-    show_default=True,
-    help="Task runs and refreshes to show per object.",
+    default=None,
+    help="Task runs and refreshes to show per object [default: 5 task runs and the last refresh;"
+    " with N, also a table of each dynamic table's last N refreshes].",
 )
 @click.option(
     "--watch",
@@ -431,11 +472,12 @@ def run(app: App, once: bool, interval: float) -> None:
     help="Redraw every SECONDS until Ctrl-C.",
 )
 @pass_app
-def status(app: App, as_json: bool, check: bool, history: int, watch: float | None) -> int:
+def status(app: App, as_json: bool, check: bool, history: int | None, watch: float | None) -> int:
     """Tasks, task history, streams, dynamic tables, refresh history, lag vs target.
 
     With --check the exit code is 0 when everything is OK and 1 when anything is WARN or FAIL.
     """
+    from moviecdc.output import terminal_width
     from moviecdc.status import collect_status
     from moviecdc.status_view import render_status
 
@@ -443,7 +485,7 @@ def status(app: App, as_json: bool, check: bool, history: int, watch: float | No
     while True:
         wh = app.connect("status", read_only=True)
         try:
-            report = collect_status(wh, app.settings.database, app.settings.schema, history=history)
+            report = collect_status(wh, app.settings.database, app.settings.schema, history=history or 5)
         finally:
             wh.close()
         if watch and sys.stdout.isatty():
@@ -451,7 +493,7 @@ def status(app: App, as_json: bool, check: bool, history: int, watch: float | No
         if as_json:
             click.echo(_json(report.as_dict()))
         else:
-            click.echo(render_status(report, color=sys.stdout.isatty()))
+            click.echo(render_status(report, color=_color(), width=terminal_width(), refreshes=history or 0))
         if not watch:
             break
         deadline = time.monotonic() + watch
@@ -469,16 +511,17 @@ def status(app: App, as_json: bool, check: bool, history: int, watch: float | No
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
+    type=click.Choice(["auto", "table", "vertical", "csv", "json"]),
+    default="auto",
     show_default=True,
-    help="Output format.",
+    help="table: fit to the terminal (long values cut with …); vertical: one line per column;"
+    " auto: a table when it fits, else vertical; csv, json: every value whole.",
 )
 @pass_app
 def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
     """Run SQL (Snowflake dialect) against the target."""
     from moviecdc.dialect.split import split_statements
-    from moviecdc.output import format_rows
+    from moviecdc.output import format_rows, terminal_width
 
     if (query is None) == (file is None):
         raise click.UsageError("give exactly one of -q SQL or -f FILE")
@@ -489,7 +532,7 @@ def sql(app: App, query: str | None, file: Any, fmt: str) -> None:
     wh = app.connect("sql")
     try:
         for stmt in statements:
-            click.echo(format_rows(wh.execute(stmt.sql), fmt))
+            click.echo(format_rows(wh.execute(stmt.sql), fmt, max_width=terminal_width()))
     finally:
         wh.close()
 

@@ -14,6 +14,7 @@ Every pass first finishes what a killed deploy left undone (its task suspended:
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
 
@@ -21,9 +22,10 @@ from moviecdc import deploy_log
 from moviecdc.clock import Clock
 from moviecdc.config import Settings
 from moviecdc.errors import ConfigError, DatabaseBusyError, MovieCdcError
-from moviecdc.render import namespace
+from moviecdc.names import DYNAMIC_TABLES, EVENTS_TABLE
+from moviecdc.render import literal, namespace
 from moviecdc.warehouse import connect
-from moviecdc.warehouse.base import PipelineRun, Warehouse
+from moviecdc.warehouse.base import PipelineRun, PipelineStep, Warehouse
 from moviecdc.warehouse.snowflake import run_snowflake_once
 
 __all__ = ["run_local_pass", "run_loop", "run_once", "run_pass", "run_snowflake_once"]
@@ -31,34 +33,79 @@ __all__ = ["run_local_pass", "run_loop", "run_once", "run_pass", "run_snowflake_
 MAX_BACKOFF = 60.0  # seconds: the longest wait between tries while the file is busy
 
 
-def run_pass(wh: Warehouse, ns: str, *, catch_up: bool) -> PipelineRun:
-    """One pass on an open target: recover from a killed deploy, then run the pipeline."""
+def run_pass(wh: Warehouse, ns: str, *, catch_up: bool, counts: bool = False) -> PipelineRun:
+    """One pass on an open target: recover from a killed deploy, then run the pipeline.
+
+    With ``counts``, the result also says how many change events the pass added and how
+    many rows each refresh inserted and deleted (a few more small queries)."""
     try:
         note = deploy_log.recover(wh, ns)
     except MovieCdcError as exc:  # reading the history must never stop the pipeline
         note = f"could not check for an unfinished deploy: {exc.message}"
+    before = _count(wh, f"{ns}.{EVENTS_TABLE}") if counts else None
     result = wh.run_pipeline(catch_up=catch_up)
     if note is not None:
         result.notes.insert(0, note)
+    if counts:
+        after = _count(wh, f"{ns}.{EVENTS_TABLE}")
+        if before is not None and after is not None:
+            result.events_added = after - before
+        result.steps = [_with_rows(wh, ns, step) for step in result.steps]
     return result
 
 
-def run_local_pass(settings: Settings, *, catch_up: bool, clock: Clock | None = None) -> PipelineRun:
+def _count(wh: Warehouse, table: str) -> int | None:
+    try:
+        value = wh.execute(f"SELECT COUNT(*) FROM {table}").scalar()
+    except MovieCdcError:
+        return None
+    return _int(value)
+
+
+def _with_rows(wh: Warehouse, ns: str, step: PipelineStep) -> PipelineStep:
+    """The step, with the rows its refresh inserted and deleted (from the refresh history)."""
+    name = step.label.split()[-1].split(".")[-1].lower()
+    if name not in DYNAMIC_TABLES or not step.outcome.startswith("SUCCEEDED") or "NO_DATA" in step.outcome:
+        return step
+    try:
+        row = wh.execute(
+            "SELECT STATISTICS FROM TABLE(INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY("
+            f"NAME => {literal(ns + '.' + name)}, RESULT_LIMIT => 1)) ORDER BY REFRESH_START_TIME DESC"
+        ).scalar()
+        stats = json.loads(row) if isinstance(row, str) else row
+    except (MovieCdcError, ValueError):
+        return step
+    if not isinstance(stats, dict):
+        return step
+    ins, dele = stats.get("numInsertedRows"), stats.get("numDeletedRows")
+    return dataclasses.replace(step, rows=(_int(ins), _int(dele)))
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload,no-any-return]
+    except (TypeError, ValueError):
+        return None
+
+
+def run_local_pass(
+    settings: Settings, *, catch_up: bool, clock: Clock | None = None, counts: bool = False
+) -> PipelineRun:
     """One scheduler pass on the local database (opened and closed here)."""
     wh = connect(settings, command="run", clock=clock)
     try:
-        return run_pass(wh, namespace(settings), catch_up=catch_up)
+        return run_pass(wh, namespace(settings), catch_up=catch_up, counts=counts)
     finally:
         wh.close()
 
 
-def run_once(settings: Settings, *, clock: Clock | None = None) -> PipelineRun:
+def run_once(settings: Settings, *, clock: Clock | None = None, counts: bool = False) -> PipelineRun:
     """`run --once` on either target: every task now, then the refreshes."""
     if settings.target == "local":
-        return run_local_pass(settings, catch_up=True, clock=clock)
+        return run_local_pass(settings, catch_up=True, clock=clock, counts=counts)
     wh = connect(settings, command="run")
     try:
-        return run_pass(wh, namespace(settings), catch_up=True)
+        return run_pass(wh, namespace(settings), catch_up=True, counts=counts)
     finally:
         wh.close()
 

@@ -31,6 +31,9 @@ from moviecdc.warehouse.base import Warehouse
 
 BATCH = 10_000
 #: Bookings per generating INSERT of a bulk load (each is one statement on the target).
+# the phases of a run, as ``on_progress`` names them
+SAMPLE, BOOKINGS, CHANGES = "sample bookings", "bookings", "changes"
+Progress = Callable[[str, int], None]
 BULK_BATCH = 1_000_000
 _LOOKUP_CHUNK = 1000  # ids per lookup query (the generator asks for at most this many)
 
@@ -183,36 +186,41 @@ class Simulation:
         wh: Warehouse,
         *,
         should_stop: Callable[[], bool] = lambda: False,
-        on_progress: Callable[[int], None] = lambda n: None,
+        on_progress: Progress = lambda phase, n: None,
     ) -> None:
         """The samples, the bulk load and ``--changes``, on one open connection."""
         plan = self.plan
         self._wh = wh
         first = next_number(wh, self.ns)
         if plan.sample:
+            on_progress(SAMPLE, 0)
             self.sample_loaded = load_sample(wh, self.ns)
-            on_progress(self.sample_loaded)
+            on_progress(SAMPLE, 5)
         left = plan.bookings
         if first + left - 1 > MAX_NUMBER:
             raise ConfigError(f"{left:,} more bookings would need ids past BK{MAX_NUMBER}")
+        if left > 0:
+            on_progress(BOOKINGS, 0)
         while left > 0 and not should_stop():
             count = min(left, max(plan.batch_size, BULK_BATCH))
             wh.execute(self.model.insert_sql(self.table, first, count))
             first += count
             self.bookings_loaded += count
             left -= count
-            on_progress(count)
+            on_progress(BOOKINGS, count)
         if plan.changes or plan.rate:
             self._gen = ChangeGenerator(
                 self.seed, start=plan.start, end=plan.end, mix=plan.mix, next_number=first, lookup=self._lookup
             )
             self._gen.known(_known_samples(wh, self.ns))
         left = plan.changes
+        if left > 0:
+            on_progress(CHANGES, 0)
         while left > 0 and not should_stop():
             n = min(left, plan.batch_size)
             self.apply(wh, n)
             left -= n
-            on_progress(n)
+            on_progress(CHANGES, n)
         if plan.run_pipeline and (self.sample_loaded or self.bookings_loaded) and not plan.changes:
             _catch_up(wh)
 
@@ -231,14 +239,16 @@ def run_simulation(
     ns: str,
     *,
     should_stop: Callable[[], bool] = lambda: False,
-    on_progress: Callable[[int], None] = lambda n: None,
+    on_progress: Progress = lambda phase, n: None,
     clock: Clock | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Apply ``plan`` to the target; returns the summary the CLI prints.
 
     Locally the database is opened per batch of a ``--rate`` run, so `moviecdc run`
-    can work between batches. ``on_progress`` gets the rows written by each batch.
+    can work between batches. ``on_progress(phase, n)`` is called with ``n = 0`` when a phase
+    (:data:`SAMPLE`, :data:`BOOKINGS`, :data:`CHANGES`) starts, then with the rows each of
+    its batches wrote.
     """
     seed = plan.seed if plan.seed is not None else random.SystemRandom().randrange(2**31)
     sim = Simulation(plan, ns, seed)
@@ -257,7 +267,7 @@ def run_simulation(
                 sim.apply(wh, plan.rate)
             finally:
                 wh.close()
-            on_progress(plan.rate)
+            on_progress(CHANGES, plan.rate)
             sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
     counts, sample_loaded, bookings_loaded = sim.counts, sim.sample_loaded, sim.bookings_loaded
     elapsed = max(time.perf_counter() - started, 1e-9)

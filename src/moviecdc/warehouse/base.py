@@ -20,6 +20,7 @@ class PipelineStep:
 
     label: str  # e.g. "task CDC.CONSUME_STREAM_TASK", "REFRESH movie_booking_insights"
     outcome: str  # e.g. "SUCCEEDED", "SUCCEEDED (INCREMENTAL)", "FAILED: <error>"
+    rows: tuple[int | None, int | None] | None = None  # a refresh's rows inserted and deleted, when known
 
     @property
     def ok(self) -> bool:
@@ -32,6 +33,7 @@ class PipelineRun:
 
     steps: list[PipelineStep] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was found and done besides the steps
+    events_added: int | None = None  # change events the pass added to the events table, when counted
 
     @property
     def ok(self) -> bool:
@@ -40,8 +42,16 @@ class PipelineRun:
     def as_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
-            "steps": [{"step": s.label, "outcome": s.outcome} for s in self.steps],
+            "steps": [
+                {
+                    "step": s.label,
+                    "outcome": s.outcome,
+                    **({"rows_inserted": s.rows[0], "rows_deleted": s.rows[1]} if s.rows else {}),
+                }
+                for s in self.steps
+            ],
             "notes": list(self.notes),
+            **({"events_added": self.events_added} if self.events_added is not None else {}),
         }
 
 
