@@ -149,7 +149,7 @@ def test_hints_go_to_stderr_and_never_into_json(env: dict[str, str], capsys: pyt
     code, out, err = run(["simulate", "--sample", "--json"], env, capsys)
     assert code == 0 and "next:" not in out + err and json.loads(out)
     code, out, err = run(["simulate", "--changes", "10"], env, capsys)
-    assert "next: `moviecdc run --once`" in err
+    assert "next: `moviecdc run --once`" in err and "the stream nets changes" in err
 
 
 # -- help, progress ----------------------------------------------------------------------

@@ -373,6 +373,10 @@ def simulate(app: App, sample: bool, bookings: int, changes: int, seed: int | No
                f" {summary['bookings_loaded']:,}; changes: {summary['total_changes']:,}"
                f" ({kinds or 'none'}); {summary['seconds']:.1f} s, {summary['rows_per_second']:,.0f} rows/s;"
                f" seed {summary['seed']}{' (interrupted)' if summary['interrupted'] else ''}.")  # fmt: skip
+    if summary["total_changes"] and not run_pipeline:
+        _err("note: the stream nets changes until the task reads them: a booking inserted, then updated or"
+             " cancelled before the next run, reaches the events table as one INSERT of its latest state,"
+             " and one inserted and deleted in between not at all")  # fmt: skip
     if run_pipeline:
         _next(app, "`moviecdc status` shows the pipeline's health; `moviecdc dashboard` the figures")
     elif app.settings.target == "local":
